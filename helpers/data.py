@@ -1,0 +1,243 @@
+"""Sample data: bundled files, remote images with a local cache, and the Middlebury stereo pair."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .paths import cache_dir, data_path
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """One entry of the data registry: where it comes from, its checksum and its licence."""
+
+    source: str  # a file name in data/ or an https URL
+    sha256: str | None  # None for remote files whose bytes we cannot pin offline
+    licence: str
+    fallback: str | None = None  # bundled entry used when a remote file cannot be fetched
+
+
+# One registry for every image the notebooks use (data/README.md gives the full credits).
+DATA: dict[str, DataFile] = {
+    "motorcycle_left": DataFile(
+        "motorcycle_left.png",
+        "db18e9c4157617403c3537a6ba355dfeafe9a7eabb6b9b94cb33f6525dd49179",
+        "Middlebury 2014 stereo data (Scharstein et al., GCPR 2014), via scikit-image",
+    ),
+    "motorcycle_right": DataFile(
+        "motorcycle_right.png",
+        "5fc913ae870e42a4b662314bc904d1786bcad8e2f0b9b67dba5a229406357797",
+        "Middlebury 2014 stereo data (Scharstein et al., GCPR 2014), via scikit-image",
+    ),
+    "motorcycle_disparity": DataFile(
+        "motorcycle_disp.npz",
+        "2e49c8cebff3fa20359a0cc6880c82e1c03bbb106da81a177218281bc2f113d7",
+        "Middlebury 2014 stereo data (Scharstein et al., GCPR 2014), via scikit-image",
+    ),
+    "chelsea": DataFile(
+        "chelsea.png",
+        "596aa1e7cb875eb79f437e310381d26b338a81c2da23439704a73c4651e8c4bb",
+        "CC0 (Stefan van der Walt), via scikit-image",
+    ),
+    "coffee": DataFile(
+        "coffee.png",
+        "cc02f8ca188b167c775a7101b5d767d1e71792cf762c33d6fa15a4599b5a8de7",
+        "CC0 (Rachel Michetti), via scikit-image",
+    ),
+    "rocket": DataFile(
+        "rocket.jpg",
+        "c2dd0de7c538df8d111e479619b129464d0269d0ae5fd18ca91d33a7fdfea95c",
+        "Public domain (SpaceX), via scikit-image",
+    ),
+    # The task guide's own pictures, fetched from the Hub's documentation-images dataset.
+    "bee": DataFile(
+        "https://huggingface.co/datasets/huggingface/documentation-images/resolve/main/bee.jpg",
+        None,
+        "Hugging Face documentation image",
+        fallback="chelsea",
+    ),
+    "cat_chonk": DataFile(
+        "https://huggingface.co/datasets/huggingface/documentation-images/resolve/main/pipeline-cat-chonk.jpeg",
+        None,
+        "Hugging Face documentation image",
+        fallback="chelsea",
+    ),
+}
+
+BEE_URL = DATA["bee"].source
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def bundled_file(name: str) -> Path:
+    """Path of a bundled registry entry, checked against its sha256."""
+    entry = DATA[name]
+    if entry.source.startswith(("http://", "https://")):
+        raise ValueError(f"{name!r} is a remote entry; use fetch({name!r}) or load_image({name!r}).")
+    path = data_path(entry.source)
+    if entry.sha256 and _sha256(path) != entry.sha256:
+        raise ValueError(
+            f"{path} does not match its registered sha256: the file was modified or corrupted. "
+            f"Restore it with `git checkout -- data/{entry.source}`."
+        )
+    return path
+
+
+def offline() -> bool:
+    """True when the user asked for no network use (``HF_HUB_OFFLINE`` or ``DEPTH_TUTORIALS_OFFLINE``)."""
+    truthy = {"1", "true", "yes", "on"}
+    return any(os.environ.get(v, "").strip().lower() in truthy for v in ("HF_HUB_OFFLINE", "DEPTH_TUTORIALS_OFFLINE"))
+
+
+def _cached_download_path(url: str) -> Path:
+    digest = hashlib.sha1(url.encode()).hexdigest()[:16]
+    name = url.rstrip("/").rsplit("/", 1)[-1] or "download"
+    return cache_dir() / "images" / f"{digest}-{name}"
+
+
+def fetch(url: str, timeout: float = 10.0) -> Path:
+    """Download ``url`` once into the cache and return the cached path (a cache hit returns at once)."""
+    target = _cached_download_path(url)
+    if target.is_file():
+        return target
+    if offline():
+        raise ConnectionError(f"Not downloading {url}: offline mode is on (HF_HUB_OFFLINE / DEPTH_TUTORIALS_OFFLINE).")
+    import requests
+
+    try:
+        response = requests.get(url, timeout=timeout)
+        response.raise_for_status()
+    except requests.RequestException as err:
+        raise ConnectionError(f"Could not download {url}: {err}") from err
+    _open_checked(io.BytesIO(response.content), url)  # refuse to cache something that is not an image
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as tmp:
+        tmp.write(response.content)
+    os.replace(tmp.name, target)
+    return target
+
+
+def _open_checked(fp, label: str) -> Image.Image:
+    """Open and fully decode an image, turning PIL's errors into messages that say what to do."""
+    try:
+        image = Image.open(fp)
+        image.load()
+    except UnidentifiedImageError as err:
+        raise ValueError(f"{label} is not an image file that Pillow can read (PNG, JPEG, ...).") from err
+    except (OSError, SyntaxError) as err:
+        raise ValueError(f"{label} is truncated or corrupt ({err}); download or copy it again.") from err
+    return image
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """RGB copy of any PIL image: EXIF orientation applied, alpha over white, 16-bit scaled to 8-bit."""
+    image = ImageOps.exif_transpose(image)
+    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        values = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if image.mode.startswith("I;16") or values.max() > 255 else 255.0
+        if image.mode == "F":
+            top = max(float(np.nanmax(values)), 1e-12) if np.isfinite(values).any() else 1.0
+        gray = np.clip(np.nan_to_num(values / top), 0.0, 1.0)
+        image = Image.fromarray(np.round(gray * 255).astype(np.uint8), mode="L")
+    if image.mode == "P" or image.mode == "LA" or image.mode == "PA":
+        image = image.convert("RGBA")
+    if image.mode == "RGBA":
+        background = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(background, image)
+    return image.convert("RGB")
+
+
+def load_image(source: str | Path | Image.Image, timeout: float = 10.0) -> Image.Image:
+    """Load a path, a registry name (``"bee"``) or a URL as an RGB PIL image.
+
+    A URL that cannot be fetched falls back, with a printed notice, to a bundled photo when it is one
+    of the registry's URLs (the task guide's pictures); any other URL raises ``ConnectionError``.
+    """
+    if isinstance(source, Image.Image):
+        return to_rgb(source)
+    text = str(source)
+    if text in DATA:
+        entry = DATA[text]
+        if not entry.source.startswith(("http://", "https://")):
+            return to_rgb(_open_checked(bundled_file(text), text))
+        text = entry.source
+    if text.startswith(("http://", "https://")):
+        try:
+            return to_rgb(_open_checked(fetch(text, timeout=timeout), text))
+        except (ConnectionError, ValueError) as err:
+            fallback = next((e.fallback for e in DATA.values() if e.source == text and e.fallback), None)
+            if fallback is None:
+                raise ConnectionError(f"{err} This URL has no bundled fallback: check the address or your network.") from err
+            print(f"[helpers] Could not fetch {text} ({err}).\n[helpers] Using the bundled photo '{fallback}' instead.")
+            return to_rgb(_open_checked(bundled_file(fallback), fallback))
+    path = Path(text).expanduser()
+    if not path.exists():
+        raise FileNotFoundError(f"No image at {path}. Give a file path, an http(s) URL or one of: {', '.join(DATA)}.")
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder; give the path of one image file.")
+    return to_rgb(_open_checked(path, str(path)))
+
+
+@dataclass(frozen=True)
+class StereoCalibration:
+    """Pinhole stereo calibration of a rectified pair: depth = focal * baseline / (disparity + doffs)."""
+
+    focal_px: float
+    baseline_mm: float
+    doffs_px: float  # x-difference of the two principal points (Middlebury's "doffs")
+    cx_px: float
+    cy_px: float
+
+    def depth_m(self, disparity: np.ndarray) -> np.ndarray:
+        """Depth in metres from disparity in pixels (NaN where disparity is unknown or not finite)."""
+        from .depthmath import stereo_disparity_to_depth
+
+        return stereo_disparity_to_depth(disparity, self.focal_px, self.baseline_mm / 1000.0, self.doffs_px)
+
+
+# Calibration of the quarter-resolution Motorcycle pair, from skimage.data.stereo_motorcycle's docstring.
+MOTORCYCLE_CALIBRATION = StereoCalibration(
+    focal_px=994.978, baseline_mm=193.001, doffs_px=31.086, cx_px=311.193, cy_px=254.877
+)
+
+
+@dataclass(frozen=True)
+class StereoPair:
+    """A rectified stereo pair with ground-truth disparity of the left view (NaN where unknown)."""
+
+    left: Image.Image
+    right: Image.Image
+    disparity: np.ndarray
+    calibration: StereoCalibration
+
+    @property
+    def valid(self) -> np.ndarray:
+        """Mask of pixels with ground truth."""
+        return np.isfinite(self.disparity)
+
+    def depth_m(self) -> np.ndarray:
+        """Ground-truth depth of the left view in metres (NaN where unknown)."""
+        return self.calibration.depth_m(self.disparity)
+
+
+def load_stereo_pair() -> StereoPair:
+    """The Middlebury 2014 Motorcycle pair (quarter resolution) with GT disparity and calibration."""
+    with np.load(bundled_file("motorcycle_disparity")) as npz:
+        disparity = npz["arr_0"].astype(np.float32)
+    disparity[~np.isfinite(disparity)] = np.nan  # the file marks unknown pixels with inf
+    return StereoPair(
+        left=load_image("motorcycle_left"),
+        right=load_image("motorcycle_right"),
+        disparity=disparity,
+        calibration=MOTORCYCLE_CALIBRATION,
+    )

@@ -1,0 +1,171 @@
+import http.server
+import io
+import threading
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from helpers import data
+from helpers.data import BEE_URL, load_image, load_stereo_pair
+
+
+# ---- the stereo pair --------------------------------------------------------------------------
+
+def test_stereo_pair_shapes_and_unknown_pixels():
+    pair = load_stereo_pair()
+    assert pair.left.size == (741, 500) and pair.right.size == (741, 500)
+    assert pair.disparity.shape == (500, 741) and pair.disparity.dtype == np.float32
+    with np.load(data.bundled_file("motorcycle_disparity")) as raw:
+        unknown = int((~np.isfinite(raw["arr_0"])).sum())
+    assert int(np.isnan(pair.disparity).sum()) == unknown == 27226
+    assert not np.isinf(pair.disparity).any()
+
+
+def test_stereo_depth_formula_on_a_known_pixel():
+    pair = load_stereo_pair()
+    d = float(pair.disparity[250, 370])
+    expected = 994.978 * 0.193001 / (d + 31.086)
+    assert pair.depth_m()[250, 370] == pytest.approx(expected, rel=1e-6)
+
+
+def test_disparity_convention_left_x_matches_right_x_minus_d():
+    pair = load_stereo_pair()
+    left = np.asarray(pair.left.convert("L"), dtype=np.float64)
+    right = np.asarray(pair.right.convert("L"), dtype=np.float64)
+    ys, xs = np.nonzero(pair.valid)
+    errors = {}
+    for sign in (-1, +1):
+        xr = np.round(xs + sign * pair.disparity[ys, xs]).astype(int)
+        keep = (xr >= 0) & (xr < left.shape[1])
+        errors[sign] = np.abs(left[ys[keep], xs[keep]] - right[ys[keep], xr[keep]]).mean()
+    assert errors[-1] < 10 < 30 < errors[+1]
+
+
+# ---- images: modes, orientation, errors -------------------------------------------------------
+
+def _save(tmp_path, image, name, **kwargs):
+    path = tmp_path / name
+    image.save(path, **kwargs)
+    return path
+
+
+def test_rgba_transparency_goes_over_white(tmp_path):
+    rgba = Image.new("RGBA", (2, 1), (10, 20, 30, 255))
+    rgba.putpixel((1, 0), (0, 0, 0, 0))
+    out = load_image(_save(tmp_path, rgba, "a.png"))
+    assert out.mode == "RGB" and out.getpixel((0, 0)) == (10, 20, 30) and out.getpixel((1, 0)) == (255, 255, 255)
+
+
+def test_16_bit_grayscale_is_scaled_not_clipped(tmp_path):
+    gray16 = Image.fromarray(np.array([[0, 32768, 65535]], dtype=np.uint16))
+    out = load_image(_save(tmp_path, gray16, "g16.png"))
+    assert [out.getpixel((x, 0)) for x in range(3)] == [(0, 0, 0), (128, 128, 128), (255, 255, 255)]
+
+
+def test_grayscale_and_palette_become_rgb(tmp_path):
+    gray = load_image(_save(tmp_path, Image.new("L", (1, 1), 77), "l.png"))
+    assert gray.getpixel((0, 0)) == (77, 77, 77)
+    palette = Image.new("RGB", (1, 1), (200, 10, 10)).convert("P")
+    assert load_image(_save(tmp_path, palette, "p.png")).mode == "RGB"
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    image = Image.new("RGB", (4, 2), (0, 0, 0))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90° clockwise on display
+    out = load_image(_save(tmp_path, image, "rot.jpg", exif=exif.tobytes()))
+    assert out.size == (2, 4)
+
+
+def test_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="No image at"):
+        load_image(tmp_path / "nope.png")
+
+
+def test_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(IsADirectoryError):
+        load_image(tmp_path)
+
+
+def test_not_an_image_is_a_clear_error(tmp_path):
+    path = tmp_path / "notes.png"
+    path.write_text("hello")
+    with pytest.raises(ValueError, match="not an image"):
+        load_image(path)
+
+
+def test_truncated_image_is_a_clear_error(tmp_path):
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), (1, 2, 3)).save(buffer, format="PNG")
+    path = tmp_path / "cut.png"
+    path.write_bytes(buffer.getvalue()[: len(buffer.getvalue()) // 2])
+    with pytest.raises(ValueError, match="truncated or corrupt"):
+        load_image(path)
+
+
+def test_bundled_file_checks_its_checksum(monkeypatch):
+    monkeypatch.setitem(data.DATA, "chelsea", data.DataFile("chelsea.png", "0" * 64, "test"))
+    with pytest.raises(ValueError, match="sha256"):
+        load_image("chelsea")
+
+
+# ---- URLs: fallback offline, cache online ------------------------------------------------------
+
+def test_guide_url_falls_back_to_the_bundled_photo_offline(capsys):
+    out = load_image(BEE_URL)
+    assert np.array_equal(np.asarray(out), np.asarray(load_image("chelsea")))
+    assert "Using the bundled photo 'chelsea'" in capsys.readouterr().out
+
+
+def test_unknown_url_offline_is_a_clear_error():
+    with pytest.raises(ConnectionError, match="no bundled fallback"):
+        load_image("https://example.org/some.jpg")
+
+
+@pytest.fixture
+def image_server():
+    """A tiny HTTP server on loopback that serves one PNG and one non-image, counting requests."""
+    png = io.BytesIO()
+    Image.new("RGB", (3, 2), (9, 8, 7)).save(png, format="PNG")
+    hits = {"count": 0}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            hits["count"] += 1
+            body = png.getvalue() if self.path.endswith(".png") else b"<html>not an image</html>"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", hits
+    server.shutdown()
+
+
+def test_download_once_then_cache_hit(image_server, monkeypatch, tmp_path):
+    base, hits = image_server
+    monkeypatch.setenv("DEPTH_TUTORIALS_OFFLINE", "0")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setenv("DEPTH_TUTORIALS_CACHE", str(tmp_path))
+    first = load_image(f"{base}/pic.png")
+    second = load_image(f"{base}/pic.png")
+    assert first.size == (3, 2) and first.getpixel((0, 0)) == (9, 8, 7)
+    assert np.array_equal(np.asarray(first), np.asarray(second))
+    assert hits["count"] == 1
+
+
+def test_download_of_a_non_image_is_refused_and_not_cached(image_server, monkeypatch, tmp_path):
+    base, _ = image_server
+    monkeypatch.setenv("DEPTH_TUTORIALS_OFFLINE", "0")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setenv("DEPTH_TUTORIALS_CACHE", str(tmp_path))
+    with pytest.raises(ConnectionError):
+        load_image(f"{base}/page.html")
+    assert not (tmp_path / "images").exists() or not any((tmp_path / "images").iterdir())

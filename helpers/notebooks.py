@@ -89,3 +89,74 @@ def collection_problems(folder: Path = NOTEBOOKS_DIR) -> dict[str, list[str]]:
         following = notebooks[i + 1].name if i + 1 < len(notebooks) else None
         report[path.name] = structure_problems(json.loads(path.read_text(encoding="utf-8")), following)
     return {name: found for name, found in report.items() if found}
+
+
+def strip_unchecked_outputs(notebook: dict) -> dict:
+    """Keep stored outputs only in ``# NBVAL_CHECK_OUTPUT`` cells; clear counts and timing metadata."""
+    for cell in notebook.get("cells", []):
+        cell.get("metadata", {}).pop("execution", None)
+        if cell.get("cell_type") != "code":
+            continue
+        cell["execution_count"] = None
+        if "NBVAL_CHECK_OUTPUT" not in _source(cell):
+            cell["outputs"] = []
+        for output in cell.get("outputs", []):
+            if "execution_count" in output:
+                output["execution_count"] = None
+    return notebook
+
+
+def execute(path: Path, timeout: int = 600):
+    """Run a notebook top to bottom in its own folder (as nbval does) and return the executed notebook."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(str(path), as_version=4)
+    client = NotebookClient(
+        notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(Path(path).parent)}}
+    )
+    client.execute()
+    return notebook
+
+
+def refresh(path: Path) -> None:
+    """Re-execute a notebook offline (the test environment) and store only its checked outputs."""
+    import os
+
+    import nbformat
+
+    from .testenv import offline_environment
+
+    os.environ.update(offline_environment())
+    notebook = execute(path)
+    stripped = strip_unchecked_outputs(json.loads(nbformat.writes(notebook)))
+    Path(path).write_text(json.dumps(stripped, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m helpers.notebooks refresh [NOTEBOOK ...]`` (default: all) or ``check``."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m helpers.notebooks", description=main.__doc__)
+    parser.add_argument("command", choices=["refresh", "check"])
+    parser.add_argument("notebooks", nargs="*", type=Path)
+    args = parser.parse_args(argv)
+    if args.command == "check":
+        problems = collection_problems()
+        for name, found in problems.items():
+            for problem in found:
+                print(f"{name}: {problem}")
+        return 1 if problems else 0
+    for path in args.notebooks or list_notebooks():
+        print(f"refreshing {path} ...", flush=True)
+        try:
+            refresh(path)
+        except Exception as err:  # nbclient's CellExecutionError names the cell and the traceback
+            print(f"FAILED: {path}\n{err}", file=sys.stderr)
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,96 @@
+import numpy as np
+import pytest
+from PIL import Image
+
+from helpers.data import load_stereo_pair
+from helpers.depthio import load_depth_png16, save_depth_npy, save_depth_png16
+from helpers.metrics import bad_pixel_rate, density, epe
+from helpers.stereo import sgbm_disparity
+
+NAN = np.nan
+
+
+# ---- disparity metrics on hand-computed arrays -----------------------------------------------
+
+def test_epe_and_bad_pixels_on_known_values():
+    gt = np.array([[10.0, 20.0], [30.0, NAN]])
+    pred = np.array([[11.0, 23.0], [30.0, 5.0]])
+    assert epe(pred, gt) == pytest.approx((1 + 3 + 0) / 3)
+    assert bad_pixel_rate(pred, gt, threshold=2.0) == pytest.approx(100 / 3)
+    assert bad_pixel_rate(pred, gt, threshold=0.5) == pytest.approx(200 / 3)
+
+
+def test_perfect_prediction_has_zero_error():
+    gt = np.arange(12, dtype=float).reshape(3, 4)
+    assert epe(gt, gt) == 0.0 and bad_pixel_rate(gt, gt) == 0.0
+
+
+def test_density_counts_predictions_on_known_ground_truth():
+    gt = np.array([[1.0, 2.0, NAN, 4.0]])
+    pred = np.array([[1.0, NAN, 3.0, NAN]])
+    assert density(pred, gt) == pytest.approx(100 / 3)
+
+
+def test_metrics_refuse_mismatched_shapes_and_empty_overlap():
+    with pytest.raises(ValueError, match="resize first"):
+        epe(np.zeros((2, 2)), np.zeros((3, 3)))
+    with pytest.raises(ValueError, match="nothing to compare"):
+        epe(np.full((2, 2), NAN), np.ones((2, 2)))
+
+
+# ---- SGBM on the real pair -------------------------------------------------------------------
+
+def test_sgbm_on_motorcycle_is_close_to_ground_truth():
+    pair = load_stereo_pair()
+    disparity = sgbm_disparity(pair.left, pair.right)
+    assert disparity.shape == (500, 741) and disparity.dtype == np.float32
+    # a classical matcher on this pair: EPE about 1 px, few bad pixels, most GT pixels matched
+    assert epe(disparity, pair.disparity) < 1.5  # measured: 1.04 px
+    assert bad_pixel_rate(disparity, pair.disparity, 2.0) < 8.0  # measured: 5.96 %
+    assert density(disparity, pair.disparity) > 80.0  # measured: 85.0 %
+
+
+def test_sgbm_rejects_bad_parameters():
+    image = Image.new("RGB", (32, 16))
+    with pytest.raises(ValueError, match="multiple of 16"):
+        sgbm_disparity(image, image, num_disparities=20)
+    with pytest.raises(ValueError, match="odd"):
+        sgbm_disparity(image, image, block_size=4)
+    with pytest.raises(ValueError, match="same size"):
+        sgbm_disparity(image, Image.new("RGB", (16, 16)))
+
+
+# ---- lossless depth files --------------------------------------------------------------------
+
+def test_png16_round_trip_in_millimetres(tmp_path):
+    depth = np.array([[0.5, 1.2344], [65.535, NAN]], dtype=np.float32)
+    path = save_depth_png16(tmp_path / "d.png", depth)
+    assert np.asarray(Image.open(path)).tolist() == [[500, 1234], [65535, 0]]
+    back = load_depth_png16(path)
+    np.testing.assert_allclose(back[0], [0.5, 1.234], atol=1e-6)
+    assert back[1, 0] == pytest.approx(65.535) and np.isnan(back[1, 1])
+
+
+def test_png16_refuses_overflow_negatives_and_overwrites(tmp_path):
+    with pytest.raises(ValueError, match="does not fit 16 bits"):
+        save_depth_png16(tmp_path / "far.png", np.array([[70.0]]))
+    with pytest.raises(ValueError, match=">= 0"):
+        save_depth_png16(tmp_path / "neg.png", np.array([[-1.0]]))
+    save_depth_png16(tmp_path / "d.png", np.ones((2, 2)))
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        save_depth_png16(tmp_path / "d.png", np.zeros((2, 2)))
+    save_depth_png16(tmp_path / "d.png", np.full((2, 2), 2.0), overwrite=True)
+    assert load_depth_png16(tmp_path / "d.png")[0, 0] == 2.0
+
+
+def test_casting_floats_straight_to_uint16_loses_the_depth():
+    depth = np.array([[0.4, 1.6, 2.5]])
+    assert depth.astype(np.uint16).tolist() == [[0, 1, 2]]  # why the scale matters
+
+
+def test_npy_round_trip_is_exact(tmp_path):
+    depth = np.array([[0.123456, NAN]], dtype=np.float32)
+    back = np.load(save_depth_npy(tmp_path / "d.npy", depth))
+    assert back[0, 0] == np.float32(0.123456) and np.isnan(back[0, 1])
+    with pytest.raises(FileExistsError):
+        save_depth_npy(tmp_path / "d.npy", depth)

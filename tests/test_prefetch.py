@@ -1,0 +1,257 @@
+"""helpers.prefetch against a fake Hub on loopback (HF_ENDPOINT): no test reaches the network.
+
+huggingface_hub reads HF_ENDPOINT and HF_HOME when it is imported, so downloads run in a subprocess with
+that environment; a tiny driver there swaps the registries for one fake checkpoint and one fake image.
+"""
+
+import hashlib
+import http.server
+import io
+import json
+import os
+import subprocess
+import sys
+import threading
+import urllib.parse
+
+import pytest
+from PIL import Image
+
+from helpers import prefetch
+from helpers.checkpoints import DEPTH_ANYTHING_PROCESSOR
+from helpers.prefetch import Item, Result, human_size
+
+TINY = "test-org/tiny-depth"
+BROKEN = "test-org/broken-depth"
+
+
+def _png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (5, 4), (1, 2, 3)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+REPO_FILES = {
+    "config.json": json.dumps({"model_type": "depth_anything", "depth_estimation_type": "relative"}).encode(),
+    "preprocessor_config.json": json.dumps(DEPTH_ANYTHING_PROCESSOR).encode(),
+    "model.safetensors": b"w" * 123_456,
+    "pytorch_model.bin": b"b" * 1000,  # a duplicate weight format: must not be fetched
+    "onnx/model.onnx": b"o" * 500,  # an export: must not be fetched
+    "README.md": b"# tiny\n",
+}
+FETCHED = ["config.json", "model.safetensors", "preprocessor_config.json"]
+IMAGE = _png()
+
+
+class FakeHub:
+    """The Hub's HTTP API as snapshot_download uses it (repo info, tree, resolve), plus plain image files."""
+
+    def __init__(self, repos: dict[str, dict[str, bytes]], files: dict[str, bytes]):
+        self.repos, self.files, self.requests = repos, files, []
+        hub = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_HEAD(self):
+                self._answer(head=True)
+
+            def do_GET(self):
+                self._answer(head=False)
+
+            def log_message(self, *args):
+                pass
+
+            def _answer(self, head):
+                path = urllib.parse.urlparse(self.path).path
+                hub.requests.append((self.command, path))
+                status, headers, body = hub.route(path)
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if not head:
+                    self.wfile.write(body)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @staticmethod
+    def commit(repo_id: str) -> str:
+        return hashlib.sha1(repo_id.encode()).hexdigest()
+
+    def route(self, path: str):
+        as_json = {"Content-Type": "application/json"}
+        for repo_id, files in self.repos.items():
+            if path.startswith(f"/api/models/{repo_id}/revision/"):
+                info = {"id": repo_id, "sha": self.commit(repo_id), "siblings": [{"rfilename": f} for f in files]}
+                return 200, as_json, json.dumps(info).encode()
+            if path.startswith(f"/api/models/{repo_id}/tree/"):
+                tree = [{"type": "file", "path": p, "size": len(b), "oid": hashlib.sha1(b).hexdigest()}
+                        for p, b in files.items()]
+                return 200, as_json, json.dumps(tree).encode()
+            if path.startswith(f"/{repo_id}/resolve/"):
+                name = path[len(f"/{repo_id}/resolve/"):].split("/", 1)[1]
+                if name in files:
+                    etag = f'"{hashlib.sha1(files[name]).hexdigest()}"'
+                    return 200, {"X-Repo-Commit": self.commit(repo_id), "ETag": etag}, files[name]
+        if path in self.files:
+            return 200, {}, self.files[path]
+        return 404, {"X-Error-Code": "RepoNotFound"}, b'{"error": "not found"}'
+
+    def downloads(self) -> list[str]:
+        """Names of the files fetched (not API calls), sorted."""
+        return sorted(p.rsplit("/", 1)[-1] for method, p in self.requests if method == "GET" and not p.startswith("/api/"))
+
+
+@pytest.fixture
+def hub():
+    broken = dict(REPO_FILES, **{"preprocessor_config.json": b"{not json"})
+    server = FakeHub({TINY: REPO_FILES, BROKEN: broken}, {"/images/pic.png": IMAGE})
+    yield server
+    server.server.shutdown()
+
+
+DRIVER = """
+import sys
+from helpers import checkpoints, data, prefetch
+
+base, repos = sys.argv[1], sys.argv[2].split(",")
+checkpoints.CHECKPOINTS.clear()
+for repo in repos:
+    checkpoints.CHECKPOINTS[repo] = checkpoints.CheckpointInfo(
+        repo, "depth_anything", "small", "relative disparity", "apache-2.0", checkpoints.DEPTH_ANYTHING_PROCESSOR)
+for name in [n for n, e in data.DATA.items() if e.source.startswith("http")]:
+    del data.DATA[name]
+data.DATA["pic"] = data.DataFile(base + "/images/pic.png", None, "test image")
+raise SystemExit(prefetch.main(sys.argv[3:]))
+"""
+
+
+def _environment(tmp_path, hub, offline=False):
+    env = dict(os.environ)  # conftest's: dead proxies except for loopback
+    env.update(HF_ENDPOINT=hub.url, HF_HOME=str(tmp_path / "hf"), DEPTH_TUTORIALS_CACHE=str(tmp_path / "cache"),
+               HF_HUB_OFFLINE="1" if offline else "0", DEPTH_TUTORIALS_OFFLINE="1" if offline else "0",
+               HF_HUB_DISABLE_PROGRESS_BARS="1")
+    return env
+
+
+def _prefetch(tmp_path, hub, *args, repos=(TINY,), offline=False):
+    return subprocess.run(
+        [sys.executable, "-c", DRIVER, hub.url, ",".join(repos), *args],
+        env=_environment(tmp_path, hub, offline), capture_output=True, text=True, timeout=300,
+    )
+
+
+def _snapshot(tmp_path, repo_id=TINY):
+    return tmp_path / "hf" / "hub" / f"models--{repo_id.replace('/', '--')}" / "snapshots" / FakeHub.commit(repo_id)
+
+
+def _cached_image(tmp_path, hub):
+    url = hub.url + "/images/pic.png"
+    return tmp_path / "cache" / "images" / f"{hashlib.sha1(url.encode()).hexdigest()[:16]}-pic.png"
+
+
+def test_the_plan_is_exactly_the_registries():
+    assert [(i.kind, i.name, i.licence) for i in prefetch.plan()] == [
+        ("checkpoint", "depth-anything/Depth-Anything-V2-Small-hf", "apache-2.0"),
+        ("checkpoint", "depth-anything/Depth-Anything-V2-Base-hf", "cc-by-nc-4.0"),
+        ("checkpoint", "depth-anything/Depth-Anything-V2-Large-hf", "cc-by-nc-4.0"),
+        ("checkpoint", "depth-anything/Depth-Anything-V2-Metric-Indoor-Small-hf", "apache-2.0"),
+        ("checkpoint", "Intel/zoedepth-nyu-kitti", "mit"),
+        ("image", "bee", "Hugging Face documentation image"),
+        ("image", "cat_chonk", "Hugging Face documentation image"),
+    ]
+    assert prefetch.plan()[5].source == "https://huggingface.co/datasets/huggingface/documentation-images/resolve/main/bee.jpg"
+
+
+def test_only_selects_by_name_and_rejects_unknown_names():
+    assert [i.name for i in prefetch.plan(["bee", "intel/zoedepth-nyu-kitti"])] == ["bee", "Intel/zoedepth-nyu-kitti"]
+    with pytest.raises(ValueError, match="Nothing called 'nope' to prefetch"):
+        prefetch.plan(["nope"])
+
+
+@pytest.mark.parametrize("size, text", [(0, "0 B"), (999, "999 B"), (1000, "1.0 kB"), (123_456, "123.5 kB"),
+                                        (999_960, "1.0 MB"), (24_800_000, "24.8 MB"), (1_300_000_000, "1.3 GB")])
+def test_human_size(size, text):
+    assert human_size(size) == text
+
+
+def test_summary_lists_what_where_and_totals(monkeypatch, tmp_path):
+    monkeypatch.setattr(prefetch, "cache_locations", lambda: {"HF": tmp_path / "hf", "helpers": tmp_path / "c"})
+    results = [
+        Result(Item("checkpoint", "a/b", "a/b", "mit"), "downloaded", tmp_path / "snap", 2_500_000),
+        Result(Item("image", "pic", "http://x/pic.png", "CC0"), "cached", tmp_path / "pic.png", 1500),
+        Result(Item("image", "gone", "http://x/gone.png", "CC0"), "missing"),
+        Result(Item("checkpoint", "c/d", "c/d", "mit"), "failed", error="boom"),
+    ]
+    assert prefetch.summary(results).splitlines() == [
+        "what            licence  state       size    where",
+        f"checkpoint a/b  mit      downloaded  2.5 MB  {tmp_path / 'snap'}",
+        f"image pic       CC0      cached      1.5 kB  {tmp_path / 'pic.png'}",
+        "image gone      CC0      missing     -       -",
+        "checkpoint c/d  mit      failed      -       -",
+        "total: 2 of 4 ready, 2.5 MB on disk",
+        f"HF: {tmp_path / 'hf'}",
+        f"helpers: {tmp_path / 'c'}",
+        "FAILED c/d: boom",
+    ]
+
+
+def test_check_on_an_empty_cache_lists_what_is_missing_and_downloads_nothing(tmp_path, hub):
+    done = _prefetch(tmp_path, hub, "--check")
+    assert done.returncode == 1, done.stderr
+    assert f"missing: {TINY}, pic\n" in done.stdout
+    assert "total: 0 of 2 ready, 0 B on disk" in done.stdout
+    assert hub.requests == []
+
+
+def test_prefetch_downloads_verifies_and_then_works_offline(tmp_path, hub, monkeypatch):
+    done = _prefetch(tmp_path, hub)
+    assert done.returncode == 0, done.stdout + done.stderr
+    snapshot = _snapshot(tmp_path)
+    # only configs, processor and safetensors: no duplicate .bin, no ONNX, no README
+    assert sorted(p.name for p in snapshot.rglob("*")) == FETCHED
+    assert hub.downloads() == sorted(FETCHED + ["pic.png"])
+    assert _cached_image(tmp_path, hub).read_bytes() == IMAGE
+    expected = sum(len(REPO_FILES[f]) for f in FETCHED) + len(IMAGE)
+    assert f"total: 2 of 2 ready, {human_size(expected)} on disk" in done.stdout
+    assert f"{snapshot}\n" in done.stdout and str(_cached_image(tmp_path, hub)) in done.stdout
+
+    # exact sizes, read back from the same cache in this process
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hf" / "hub"))
+    monkeypatch.setenv("DEPTH_TUTORIALS_CACHE", str(tmp_path / "cache"))
+    found = prefetch.inspect(Item("checkpoint", TINY, TINY, "apache-2.0"))
+    assert (found.state, found.path, found.size) == ("cached", snapshot, sum(len(REPO_FILES[f]) for f in FETCHED))
+    picture = prefetch.inspect(Item("image", "pic", hub.url + "/images/pic.png", "test"))
+    assert (picture.state, picture.size) == ("cached", len(IMAGE))
+
+    # a second run finds everything cached and asks the Hub nothing; --check agrees
+    hub.requests.clear()
+    again = _prefetch(tmp_path, hub, "--check")
+    assert again.returncode == 0 and "total: 2 of 2 ready" in again.stdout and hub.requests == []
+
+    # offline, the notebooks' own look-ups hit the cache: the real snapshot and the real image, no fallback
+    probe = (
+        "from helpers.checkpoints import cached_snapshot\nfrom helpers.data import load_image\n"
+        f"print(cached_snapshot({TINY!r}))\nprint(load_image({hub.url + '/images/pic.png'!r}).size)"
+    )
+    offline = subprocess.run([sys.executable, "-c", probe], env=_environment(tmp_path, hub, offline=True),
+                             capture_output=True, text=True, timeout=120)
+    assert offline.stdout.splitlines() == [str(snapshot), "(5, 4)"], offline.stderr
+    assert hub.requests == []
+
+
+def test_a_checkpoint_that_does_not_load_is_reported_and_fails_the_run(tmp_path, hub):
+    done = _prefetch(tmp_path, hub, repos=(TINY, BROKEN))
+    assert done.returncode == 1
+    assert f"FAILED {BROKEN}: ValueError: {BROKEN} is in the cache at {_snapshot(tmp_path, BROKEN)} but does not load" \
+        in done.stdout
+    assert "total: 2 of 3 ready" in done.stdout
+
+
+def test_prefetch_refuses_to_run_in_offline_mode(tmp_path, hub):
+    done = _prefetch(tmp_path, hub, offline=True)
+    assert done.returncode == 2 and "offline mode is on" in done.stdout and hub.requests == []

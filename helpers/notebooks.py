@@ -6,10 +6,16 @@ import json
 import re
 from pathlib import Path
 
+from .collection import COLAB_CHECK, COLAB_SETUP, GENERATED_TAGS, NAV_BOTTOM, NAV_TOP, generated_tag, plan_sync
 from .paths import NOTEBOOKS_DIR
 
 NAME_PATTERN = re.compile(r"^(\d\d)_[a-z0-9]+(?:_[a-z0-9]+)*\.ipynb$")
 KNOB_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]*\s*=", re.MULTILINE)
+# The exercise convention: `1. **Title** (easy|medium|hard) ...`, each followed by a <details> solution.
+EXERCISE_ITEM = re.compile(r"^ {0,3}(\d+)\.\s+\*\*(.+?)\*\*[ \t]*(?:\((easy|medium|hard)\))?", re.MULTILINE)
+DETAILS_BLOCK = re.compile(r"<details>.*?</details>", re.DOTALL)
+LEVELS = ("easy", "medium", "hard")
+SYNC_HINT = "run `python -m helpers.collection sync`"
 
 
 def list_notebooks(folder: Path = NOTEBOOKS_DIR) -> list[Path]:
@@ -43,6 +49,69 @@ def _knobs_cell(cells: list[dict]) -> dict | None:
     return None
 
 
+def _exercises_start(cells: list[dict]) -> int | None:
+    """Index of the markdown cell that opens the '## Exercises' section (the last one), or None."""
+    found = None
+    for index, cell in enumerate(cells):
+        if cell.get("cell_type") == "markdown" and re.search(r"^## Exercises\s*$", _source(cell), re.MULTILINE):
+            found = index
+    return found
+
+
+def exercise_problems(cells: list[dict]) -> list[str]:
+    """Problems with the closing exercises: 2-4 of rising difficulty, each with a <details> solution, one self-check."""
+    start = _exercises_start(cells)
+    if start is None:
+        return []  # the missing section is reported by structure_problems
+    section = [c for c in cells[start:] if generated_tag(c) is None]
+    text = "\n".join(_source(c) for c in section if c.get("cell_type") == "markdown")
+    text = re.split(r"^## Exercises\s*$", text, maxsplit=1, flags=re.MULTILINE)[1]
+    problems = [f"'## Exercises' must be the last section, but '{h}' follows it"
+                for h in re.findall(r"^## .*$", text, re.MULTILINE)]
+    blanked = DETAILS_BLOCK.sub(lambda m: " " * len(m.group()), text)  # numbered lists inside solutions don't count
+    items = list(EXERCISE_ITEM.finditer(blanked))
+    if not 2 <= len(items) <= 4:
+        problems.append(f"'## Exercises' needs 2 to 4 exercises written '1. **Title** (easy) ...'; found {len(items)}")
+    for item, following in zip(items, items[1:] + [None]):
+        number, title, level = item.group(1), item.group(2), item.group(3)
+        body = text[item.start(): following.start() if following else len(text)]
+        if not DETAILS_BLOCK.search(body):
+            problems.append(f"exercise {number} ('{title}') has no solution the learner can unfold "
+                            "(<details><summary>Solution</summary> ... </details>)")
+        if level is None:
+            problems.append(f"exercise {number} ('{title}') needs a difficulty right after its title: "
+                            "(easy), (medium) or (hard)")
+    levels = [item.group(3) for item in items if item.group(3)]
+    if levels != sorted(levels, key=LEVELS.index):
+        problems.append(f"exercises must rise in difficulty (easy, medium, hard); found {', '.join(levels)}")
+    if not any(c.get("cell_type") == "code" and re.search(r"\bcheck\(", _source(c)) for c in section):
+        problems.append("no exercise can be checked by running code: after '## Exercises', add a code cell "
+                        "that calls check(answer, expected) from helpers.exercises")
+    return problems
+
+
+def generated_cell_problems(cells: list[dict]) -> list[str]:
+    """Problems with the generated cells: top navigation, Colab setup and bottom navigation, in place."""
+    tags = [generated_tag(c) for c in cells]
+    if not any(tags):
+        return [f"has no generated navigation / Colab cells: {SYNC_HINT}"]
+    problems = []
+    for tag in GENERATED_TAGS:
+        if tags.count(tag) != 1:
+            problems.append(f"needs exactly one generated '{tag}' cell, found {tags.count(tag)}: {SYNC_HINT}")
+    if problems:
+        return problems
+    if len(cells) < 4 or tags[1:3] != [NAV_TOP, COLAB_SETUP] or tags[-1] != NAV_BOTTOM:
+        problems.append("generated cells out of place (opening cell, nav-top, colab-setup, ..., nav-bottom last): "
+                        + SYNC_HINT)
+    colab = cells[tags.index(COLAB_SETUP)]
+    if colab.get("cell_type") != "code" or COLAB_CHECK not in _source(colab):
+        problems.append(f"the colab-setup cell must be code that acts only when {COLAB_CHECK}: {SYNC_HINT}")
+    if "colab.research.google.com" not in _source(cells[tags.index(NAV_TOP)]):
+        problems.append(f"the nav-top cell has no Open-in-Colab badge: {SYNC_HINT}")
+    return problems
+
+
 def structure_problems(notebook: dict, next_name: str | None) -> list[str]:
     """House-style problems of one notebook (shared/STYLE.md); an empty list means it conforms."""
     cells = notebook.get("cells", [])
@@ -62,8 +131,11 @@ def structure_problems(notebook: dict, next_name: str | None) -> list[str]:
     for heading in ("## Summary", "## Exercises"):
         if heading not in markdown:
             problems.append(f"missing a '{heading}' section")
-    if "## Exercises" in markdown and "<details>" not in markdown.split("## Exercises", 1)[1]:
-        problems.append("exercises need solutions the learner can unfold (<details>)")
+    if "## Summary" in markdown and "## Exercises" in markdown \
+            and markdown.index("## Summary") > markdown.index("## Exercises"):
+        problems.append("'## Summary' must come before '## Exercises'")
+    problems += exercise_problems(cells)
+    problems += generated_cell_problems(cells)
     if next_name and next_name not in markdown:
         problems.append(f"no link to the next notebook, {next_name}")
     for index, cell in enumerate(cells):
@@ -88,6 +160,9 @@ def collection_problems(folder: Path = NOTEBOOKS_DIR) -> dict[str, list[str]]:
     for i, path in enumerate(notebooks):
         following = notebooks[i + 1].name if i + 1 < len(notebooks) else None
         report[path.name] = structure_problems(json.loads(path.read_text(encoding="utf-8")), following)
+    for path in plan_sync(folder):
+        if not any(SYNC_HINT in problem for problem in report[path.name]):
+            report[path.name].append(f"navigation / Colab cells are out of date: {SYNC_HINT}")
     return {name: found for name, found in report.items() if found}
 
 

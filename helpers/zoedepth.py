@@ -10,7 +10,8 @@
 
 ``post_process_depth_estimation(outputs, source_sizes=[(height, width)])`` undoes step 1 and 2: it
 resizes the prediction to ``(height + 2 * pad_h, width + 2 * pad_w)`` and crops the padding away.
-These functions reproduce that arithmetic, so a notebook can print it and a test can hold the library to it.
+These functions reproduce that arithmetic (``remove_zoedepth_padding`` applies the removal to a raw map), so a
+notebook can print it and a test can hold the library to it.
 """
 
 from __future__ import annotations
@@ -59,3 +60,21 @@ def zoedepth_input_size(
     # keep the aspect ratio and scale as little as possible: the factor closer to 1 is used for both sides
     scale = scale_w if abs(1 - scale_w) < abs(1 - scale_h) else scale_h
     return _round_to_multiple(scale * padded_h, multiple), _round_to_multiple(scale * padded_w, multiple)
+
+
+def remove_zoedepth_padding(raw, height: int, width: int):
+    """Undo ZoeDepth's padding on a raw (H_in, W_in) or (N, H_in, W_in) map: bicubic resize to the padded size, crop."""
+    import torch
+    import torch.nn.functional as F
+
+    if not isinstance(raw, torch.Tensor) or raw.ndim not in (2, 3) or not raw.is_floating_point():
+        raise ValueError(
+            "raw must be a floating-point torch tensor of shape (H_in, W_in) or (batch, H_in, W_in), such as "
+            f"outputs.predicted_depth; got {type(raw).__name__} {tuple(getattr(raw, 'shape', ()))}."
+        )
+    pad_h, pad_w = zoedepth_padding(height, width)
+    batch = raw if raw.ndim == 3 else raw[None]
+    stretched = F.interpolate(batch[:, None], size=(height + 2 * pad_h, width + 2 * pad_w), mode="bicubic",
+                              align_corners=False)
+    cropped = stretched[:, 0, pad_h:pad_h + height, pad_w:pad_w + width]
+    return cropped if raw.ndim == 3 else cropped[0]

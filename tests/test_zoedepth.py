@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from helpers.checkpoints import ZOEDEPTH_PROCESSOR
-from helpers.zoedepth import zoedepth_input_size, zoedepth_padded_size, zoedepth_padding
+from helpers.zoedepth import remove_zoedepth_padding, zoedepth_input_size, zoedepth_padded_size, zoedepth_padding
 
 # (height, width): the bundled photos (chelsea 300x451, coffee 400x600, rocket 427x640, Motorcycle 500x741),
 # VGA, full HD, portrait, square, small, and sizes whose half is a perfect square (sqrt is exact there)
@@ -88,6 +88,8 @@ def test_post_processing_removes_exactly_this_padding(size):
     by_hand = resized[0, 0, pad_h:pad_h + height, pad_w:pad_w + width]
     assert result.shape == (height, width)
     torch.testing.assert_close(result, by_hand, rtol=0, atol=0)
+    torch.testing.assert_close(remove_zoedepth_padding(raw, height, width), by_hand[None], rtol=0, atol=0)
+    torch.testing.assert_close(remove_zoedepth_padding(raw[0], height, width), by_hand, rtol=0, atol=0)
     # and a different padding would not match: the test can fail
     wrong = resized[0, 0, pad_h - 1:pad_h - 1 + height, pad_w:pad_w + width]
     assert not torch.equal(result, wrong)
@@ -103,3 +105,27 @@ def test_bad_sizes_are_clear_errors(bad):
 
 def test_numpy_integers_are_accepted():
     assert zoedepth_padding(np.int64(300), np.int32(451)) == (36, 45)
+
+
+def test_remove_padding_keeps_the_batch_and_each_item_matches_the_library():
+    from transformers.models.zoedepth.modeling_zoedepth import ZoeDepthDepthEstimatorOutput
+
+    raw = torch.rand(2, 384, 544, generator=torch.Generator().manual_seed(2))
+    out = remove_zoedepth_padding(raw, 300, 451)
+    assert out.shape == (2, 300, 451)
+    library = _processor().post_process_depth_estimation(
+        ZoeDepthDepthEstimatorOutput(predicted_depth=raw), source_sizes=[(300, 451), (300, 451)]
+    )
+    for item, result in zip(out, library):
+        torch.testing.assert_close(item, result["predicted_depth"], rtol=0, atol=0)
+
+
+def test_remove_padding_of_a_constant_map_is_that_constant():
+    out = remove_zoedepth_padding(torch.full((384, 544), 2.5), 300, 451)
+    torch.testing.assert_close(out, torch.full((300, 451), 2.5))
+
+
+@pytest.mark.parametrize("bad", [np.zeros((384, 544)), torch.zeros(1, 1, 384, 544), torch.zeros(384, 544, dtype=torch.long)])
+def test_remove_padding_rejects_other_inputs_clearly(bad):
+    with pytest.raises(ValueError, match="floating-point torch tensor"):
+        remove_zoedepth_padding(bad, 300, 451)

@@ -167,17 +167,26 @@ def collection_problems(folder: Path = NOTEBOOKS_DIR) -> dict[str, list[str]]:
 
 
 def strip_unchecked_outputs(notebook: dict) -> dict:
-    """Keep stored outputs only in ``# NBVAL_CHECK_OUTPUT`` cells; clear counts and timing metadata."""
+    """Keep stored outputs only in ``# NBVAL_CHECK_OUTPUT`` cells; clear timing metadata and unchecked counts.
+
+    Checked cells are numbered 1, 2, ... in order: nbval refuses a reference cell that has outputs but no
+    execution count ("Unrun reference cell has outputs"), and fixed numbers keep diffs small.
+    """
+    checked = 0
     for cell in notebook.get("cells", []):
         cell.get("metadata", {}).pop("execution", None)
         if cell.get("cell_type") != "code":
             continue
-        cell["execution_count"] = None
-        if "NBVAL_CHECK_OUTPUT" not in _source(cell):
+        count = None
+        if "NBVAL_CHECK_OUTPUT" in _source(cell):
+            checked += 1
+            count = checked
+        else:
             cell["outputs"] = []
+        cell["execution_count"] = count
         for output in cell.get("outputs", []):
             if "execution_count" in output:
-                output["execution_count"] = None
+                output["execution_count"] = count
     return notebook
 
 

@@ -1,0 +1,46 @@
+"""`helpers.notebooks.strip_unchecked_outputs`: what a refreshed notebook keeps, in a form nbval accepts."""
+
+import json
+
+import nbformat
+
+from helpers.notebooks import strip_unchecked_outputs
+
+
+def _executed_notebook():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# T"),
+        nbformat.v4.new_code_cell("x = 1\nx"),
+        nbformat.v4.new_code_cell("# NBVAL_CHECK_OUTPUT\nprint(1)"),
+        nbformat.v4.new_code_cell("print('timing')"),
+        nbformat.v4.new_code_cell("# NBVAL_CHECK_OUTPUT\n2"),
+    ]
+    for count, cell in enumerate(nb.cells[1:], start=7):
+        cell.execution_count = count
+        cell.metadata["execution"] = {"iopub.execute_input": "2024-01-01T00:00:00"}
+    nb.cells[1].outputs = [nbformat.v4.new_output("execute_result", data={"text/plain": "1"}, execution_count=7)]
+    nb.cells[2].outputs = [nbformat.v4.new_output("stream", name="stdout", text="1\n")]
+    nb.cells[3].outputs = [nbformat.v4.new_output("stream", name="stdout", text="timing\n")]
+    nb.cells[4].outputs = [nbformat.v4.new_output("execute_result", data={"text/plain": "2"}, execution_count=10)]
+    return json.loads(nbformat.writes(nb))
+
+
+def test_only_checked_cells_keep_outputs_and_they_are_numbered_in_order():
+    cells = strip_unchecked_outputs(_executed_notebook())["cells"]
+    assert [c.get("execution_count") for c in cells[1:]] == [None, 1, None, 2]
+    assert [len(c["outputs"]) for c in cells[1:]] == [0, 1, 0, 1]
+    assert cells[4]["outputs"][0]["execution_count"] == 2
+    assert all("execution" not in c["metadata"] for c in cells)
+
+
+def test_checked_cells_with_outputs_are_never_left_unrun_for_nbval():
+    """nbval fails a reference cell that has outputs but execution_count None ('Unrun reference cell has outputs')."""
+    for cell in strip_unchecked_outputs(_executed_notebook())["cells"]:
+        if cell["cell_type"] == "code" and cell["outputs"]:
+            assert cell["execution_count"] is not None
+
+
+def test_stripping_is_idempotent():
+    once = strip_unchecked_outputs(_executed_notebook())
+    assert strip_unchecked_outputs(json.loads(json.dumps(once))) == once

@@ -1,0 +1,198 @@
+"""helpers.batch: batched results equal per-image results, folders, files, and no silent overwrites."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from helpers.batch import is_metric_model, list_images, output_paths, predict_depth, predict_folder
+from helpers.checkpoints import resolve_checkpoint
+from helpers.depthio import load_depth_png16
+
+DA = "depth-anything/Depth-Anything-V2-Small-hf"
+ZOE = "Intel/zoedepth-nyu-kitti"
+SMALL_ZOE = {"size": {"height": 96, "width": 128}}  # keeps the tiny ZoeDepth fast; same code path
+
+
+def _load(hub_id):
+    from transformers import AutoImageProcessor, AutoModelForDepthEstimation
+
+    checkpoint = resolve_checkpoint(hub_id)
+    return AutoModelForDepthEstimation.from_pretrained(checkpoint).eval(), AutoImageProcessor.from_pretrained(checkpoint)
+
+
+@pytest.fixture(scope="module")
+def da():
+    return _load(DA)
+
+
+@pytest.fixture(scope="module")
+def zoe():
+    return _load(ZOE)
+
+
+def _images():
+    """Three sizes, three aspect ratios: wide, square, tall (deterministic noise so outputs vary)."""
+    rng = np.random.default_rng(0)
+    return [Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)) for h, w in [(60, 90), (50, 50), (80, 40)]]
+
+
+def _forward_batches(model, fn):
+    """Run ``fn`` and return the batch size of every forward pass of ``model`` it made."""
+    seen = []
+    handle = model.register_forward_pre_hook(
+        lambda module, args, kwargs: seen.append(kwargs["pixel_values"].shape[0]), with_kwargs=True)
+    try:
+        fn()
+    finally:
+        handle.remove()
+    return seen
+
+
+def test_batched_depth_anything_equals_the_per_image_pipeline(da):
+    from transformers import pipeline
+
+    model, processor = da
+    pipe = pipeline("depth-estimation", model=model, image_processor=processor, device="cpu")
+    images = _images() + _images()[:1]  # two wide images can share a batch
+    batches = _forward_batches(model, lambda: predict_depth(model, processor, images, batch_size=2, progress=False))
+    got = predict_depth(model, processor, images, batch_size=2, progress=False)
+    assert sorted(batches) == [1, 1, 2]  # the two wide images together, square and tall alone
+    for image, depth in zip(images, got):
+        expected = pipe(image)["predicted_depth"].numpy()
+        assert depth.shape == (image.height, image.width) and depth.dtype == np.float32
+        np.testing.assert_allclose(depth, expected, rtol=1e-4, atol=1e-6 * np.abs(expected).max())
+
+
+def test_batched_zoedepth_uses_source_sizes_and_equals_the_guide_code(zoe):
+    model, processor = zoe
+    images = _images()[:2] + _images()[:1]
+    got = predict_depth(model, processor, images, batch_size=3, processor_kwargs=SMALL_ZOE, progress=False)
+    tta = predict_depth(model, processor, images[:1], flip_tta=True, processor_kwargs=SMALL_ZOE, progress=False)
+    for image, depth in zip(images, got):  # the guide's manual code, one image at a time
+        pixel_values = processor(image, return_tensors="pt", **SMALL_ZOE).pixel_values
+        with torch.no_grad():
+            outputs = model(pixel_values)
+        expected = processor.post_process_depth_estimation(outputs, source_sizes=[(image.height, image.width)])
+        assert depth.shape == (image.height, image.width)
+        np.testing.assert_allclose(depth, expected[0]["predicted_depth"].numpy(), rtol=1e-4)
+    pixel_values = processor(images[0], return_tensors="pt", **SMALL_ZOE).pixel_values
+    with torch.no_grad():  # the guide's flip example, with `pixel_values` where the guide has an undefined `inputs`
+        outputs, flipped = model(pixel_values), model(pixel_values=torch.flip(pixel_values, dims=[3]))
+    expected = processor.post_process_depth_estimation(outputs, source_sizes=[images[0].size[::-1]], outputs_flipped=flipped)
+    np.testing.assert_allclose(tta[0], expected[0]["predicted_depth"].numpy(), rtol=1e-4)
+
+
+def test_fixed_size_batches_mixed_sizes_together_and_returns_source_sizes(da):
+    model, processor = da
+    images = _images()
+    batches = _forward_batches(
+        model, lambda: predict_depth(model, processor, images, batch_size=8, fixed_size=(70, 70), progress=False))
+    assert batches == [3]
+    got = predict_depth(model, processor, images, batch_size=8, fixed_size=(70, 70), progress=False)
+    assert [d.shape for d in got] == [(60, 90), (50, 50), (80, 40)]
+
+
+def test_half_precision_runs_and_returns_float32(da):
+    from transformers import AutoModelForDepthEstimation
+
+    model = AutoModelForDepthEstimation.from_pretrained(resolve_checkpoint(DA)).eval()
+    got = predict_depth(model, da[1], _images()[:1], dtype=torch.bfloat16, progress=False)
+    assert next(model.parameters()).dtype == torch.bfloat16 and got[0].dtype == np.float32
+    assert got[0].shape == (60, 90)
+
+
+def test_bad_arguments_are_clear_errors(da):
+    model, processor = da
+    with pytest.raises(ValueError, match="batch_size"):
+        predict_depth(model, processor, _images(), batch_size=0)
+    with pytest.raises(ValueError, match="fixed_size"):
+        predict_depth(model, processor, _images(), fixed_size=(518,))
+    with pytest.raises(ValueError, match="ZoeDepth option"):
+        predict_depth(model, processor, _images()[:1], flip_tta=True, progress=False)
+
+
+def test_metric_models_are_recognised():
+    def fake(**config):
+        return SimpleNamespace(config=SimpleNamespace(**config))
+
+    assert is_metric_model(fake(model_type="zoedepth"))
+    assert is_metric_model(fake(model_type="depth_anything", depth_estimation_type="metric"))
+    assert not is_metric_model(fake(model_type="depth_anything", depth_estimation_type="relative"))
+    assert not is_metric_model(fake(model_type="dpt"))
+
+
+def _folder(tmp_path):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for name, image in zip(["b.png", "a.JPG", "c.webp"], _images()):
+        image.save(folder / name)
+    (folder / "README.txt").write_text("not an image")
+    (folder / ".hidden.png").write_bytes(b"")
+    (folder / "sub").mkdir()
+    _images()[0].save(folder / "sub" / "d.png")
+    return folder
+
+
+def test_list_images_skips_other_files_hidden_files_and_subfolders(tmp_path):
+    assert [p.name for p in list_images(_folder(tmp_path))] == ["a.JPG", "b.png", "c.webp"]
+
+
+def test_empty_or_missing_folders_and_broken_images_are_clear_errors(tmp_path, da):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.txt").write_text("x")
+    with pytest.raises(FileNotFoundError, match="No images"):
+        list_images(tmp_path / "empty")
+    with pytest.raises(NotADirectoryError):
+        list_images(tmp_path / "nowhere")
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "x.png").write_bytes(b"not a png")
+    with pytest.raises(ValueError, match="not an image file"):
+        predict_folder(*da, tmp_path / "broken", progress=False)
+
+
+def test_relative_model_writes_npy_only_and_refuses_to_overwrite(tmp_path, da):
+    model, processor = da
+    folder, out = _folder(tmp_path), tmp_path / "out"
+    depths = predict_folder(model, processor, folder, out_dir=out, progress=False)
+    assert list(depths) == ["a.JPG", "b.png", "c.webp"]
+    assert sorted(p.name for p in out.iterdir()) == ["a.npy", "b.npy", "c.npy"]
+    np.testing.assert_array_equal(np.load(out / "b.npy"), depths["b.png"])
+    before = (out / "b.npy").read_bytes()
+
+    def again():
+        with pytest.raises(FileExistsError, match="3 output file"):
+            predict_folder(model, processor, folder, out_dir=out, progress=False)
+
+    assert _forward_batches(model, again) == []  # refused before any forward pass
+    assert (out / "b.npy").read_bytes() == before
+    predict_folder(model, processor, folder, out_dir=out, overwrite=True, progress=False)
+    with pytest.raises(ValueError, match="must differ"):
+        predict_folder(model, processor, folder, out_dir=folder, progress=False)
+
+
+def test_metric_model_also_writes_a_16_bit_png_in_256ths_of_a_metre(tmp_path, zoe):
+    model, processor = zoe
+    folder, out = _folder(tmp_path), tmp_path / "out"
+    depths = predict_folder(model, processor, folder, out_dir=out, processor_kwargs=SMALL_ZOE, progress=False)
+    assert sorted(p.name for p in out.iterdir()) == ["a.npy", "a.png", "b.npy", "b.png", "c.npy", "c.png"]
+    raw = np.asarray(Image.open(out / "a.png"))
+    assert raw.dtype == np.uint16 and raw.shape == (50, 50)  # a.JPG is the square image
+    np.testing.assert_array_equal(raw, np.round(depths["a.JPG"].astype(np.float64) * 256).astype(np.uint16))
+    np.testing.assert_allclose(load_depth_png16(out / "a.png", scale=256), depths["a.JPG"], atol=0.5 / 256 + 1e-6)
+
+
+def test_name_clashes_are_refused(tmp_path, da):
+    folder = tmp_path / "clash"
+    folder.mkdir()
+    _images()[0].save(folder / "x.png")
+    _images()[1].save(folder / "x.jpg")
+    with pytest.raises(ValueError, match="share a name stem"):
+        predict_folder(*da, folder, out_dir=tmp_path / "out", progress=False)
+
+
+def test_output_paths():
+    assert [p.name for p in output_paths(["a"], "o", metric=True)] == ["a.npy", "a.png"]
+    assert [p.name for p in output_paths(["a", "b"], "o", metric=False)] == ["a.npy", "b.npy"]

@@ -22,6 +22,7 @@ ALLOW_PATTERNS = [
     "model.safetensors.index.json",
     "model-*-of-*.safetensors",
 ]
+FALLBACK_WEIGHTS = ["pytorch_model.bin"]  # fetched only for a repository that has no safetensors
 
 
 @dataclass(frozen=True)
@@ -132,10 +133,13 @@ def download(item: Item) -> Path:
 
     snapshot_download(item.source, allow_patterns=ALLOW_PATTERNS)
     folder = cached_snapshot(item.source)
+    if folder is None:  # an older repository without safetensors: take its PyTorch weights instead
+        snapshot_download(item.source, allow_patterns=FALLBACK_WEIGHTS)
+        folder = cached_snapshot(item.source)
     if folder is None:
         raise ValueError(
-            f"{item.source} was downloaded but has no config.json plus model.safetensors; "
-            f"its repository may only ship other weight formats (files fetched: {', '.join(ALLOW_PATTERNS)})."
+            f"{item.source} has no config.json with model.safetensors or pytorch_model.bin in its repository, "
+            "so from_pretrained could not load it offline; check the Hub id in helpers/checkpoints.py."
         )
     return folder
 

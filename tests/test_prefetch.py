@@ -23,6 +23,7 @@ from helpers.prefetch import Item, Result, human_size
 
 TINY = "test-org/tiny-depth"
 BROKEN = "test-org/broken-depth"
+BIN_ONLY = "test-org/bin-only-depth"
 
 
 def _png() -> bytes:
@@ -107,7 +108,8 @@ class FakeHub:
 @pytest.fixture
 def hub():
     broken = dict(REPO_FILES, **{"preprocessor_config.json": b"{not json"})
-    server = FakeHub({TINY: REPO_FILES, BROKEN: broken}, {"/images/pic.png": IMAGE})
+    bin_only = {k: v for k, v in REPO_FILES.items() if k != "model.safetensors"}
+    server = FakeHub({TINY: REPO_FILES, BROKEN: broken, BIN_ONLY: bin_only}, {"/images/pic.png": IMAGE})
     yield server
     server.server.shutdown()
 
@@ -255,3 +257,11 @@ def test_a_checkpoint_that_does_not_load_is_reported_and_fails_the_run(tmp_path,
 def test_prefetch_refuses_to_run_in_offline_mode(tmp_path, hub):
     done = _prefetch(tmp_path, hub, offline=True)
     assert done.returncode == 2 and "offline mode is on" in done.stdout and hub.requests == []
+
+
+def test_a_repository_without_safetensors_gets_its_pytorch_weights(tmp_path, hub):
+    done = _prefetch(tmp_path, hub, "--only", BIN_ONLY, repos=(BIN_ONLY,))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert sorted(p.name for p in _snapshot(tmp_path, BIN_ONLY).iterdir()) == [
+        "config.json", "preprocessor_config.json", "pytorch_model.bin"]
+    assert hub.downloads() == ["config.json", "preprocessor_config.json", "pytorch_model.bin"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .paths import PROJECT_ROOT
 
@@ -41,7 +42,7 @@ def _error_line(exc: BaseException, cell: dict | None) -> str:
     return lines[-1] if lines else type(exc).__name__
 
 
-def run_notebook(path: Path, timeout: int = 600):
+def run_notebook(path: Path, timeout: int = 600) -> tuple[Any, int | None, str | None]:
     """Execute a notebook in its own folder; return it with the index of the failing cell and the error (or Nones)."""
     import nbformat
     from nbclient import NotebookClient
@@ -59,7 +60,7 @@ def run_notebook(path: Path, timeout: int = 600):
     return notebook, None, None
 
 
-def write_html(notebook, target: Path) -> Path:
+def write_html(notebook: Any, target: Path) -> Path:
     """Export an executed notebook to a self-contained HTML file (pictures embedded)."""
     from nbconvert import HTMLExporter
 

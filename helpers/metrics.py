@@ -116,3 +116,17 @@ def depth_metrics(pred_depth, gt_depth, mask: np.ndarray | None = None) -> dict[
         "delta2": delta_accuracy(pred_depth, gt_depth, 2, mask),
         "delta3": delta_accuracy(pred_depth, gt_depth, 3, mask),
     }
+
+
+def metrics_table(rows: dict[str, dict[str, float]], digits: int = 3) -> str:
+    """A plain-text table: one row per method (its name → a ``depth_metrics`` dict), one column per metric."""
+    if not rows:
+        raise ValueError("metrics_table needs at least one row, e.g. {'stereo': depth_metrics(pred, gt)}.")
+    columns = list(dict.fromkeys(key for row in rows.values() for key in row))
+    width = max(len(name) for name in rows)
+    cells = max(digits + 3, *(len(c) for c in columns))
+    lines = [" " * width + "  " + "  ".join(f"{c:>{cells}}" for c in columns)]
+    for name, row in rows.items():
+        values = "  ".join(f"{row[c]:>{cells}.{digits}f}" if c in row else " " * (cells - 1) + "-" for c in columns)
+        lines.append(f"{name:<{width}}  {values}")
+    return "\n".join(lines)

@@ -89,3 +89,16 @@ def test_shape_mismatch_and_nothing_valid_raise():
         rmse(np.ones((2, 2)), np.ones((2, 3)))
     with pytest.raises(ValueError, match="nothing to compare"):
         rmse(np.ones(2), np.array([NAN, 0.0]))
+
+
+def test_metrics_table_lines_up_rows_and_marks_missing_values():
+    from helpers.metrics import metrics_table
+
+    table = metrics_table({"a": {"abs_rel": 0.12345, "rmse": 1.0}, "longer": {"abs_rel": 2.0}}, digits=2)
+    assert table.splitlines() == [
+        "        abs_rel     rmse",  # every column as wide as the longest name (7)
+        "a          0.12     1.00",
+        "longer     2.00        -",
+    ]
+    with pytest.raises(ValueError, match="at least one row"):
+        metrics_table({})

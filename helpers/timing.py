@@ -60,6 +60,28 @@ def time_call(fn: Callable[[], Any], repeats: int = 5, warmup: int = 1, device: 
     return Timing(tuple(samples))
 
 
+def time_interleaved(fns: Mapping[str, Callable[[], Any]], repeats: int = 5, warmup: int = 1,
+                     device: Any = "cpu") -> dict[str, Timing]:
+    """Like ``time_call`` for several functions, run in turns (a, b, c, a, b, c, ...) so that a change in
+    the machine's load during the measurement hits all of them alike; the fair way to compare on a shared machine."""
+    if repeats < 1:
+        raise ValueError(f"repeats must be at least 1, got {repeats}.")
+    if warmup < 0:
+        raise ValueError(f"warmup must be 0 or more, got {warmup}.")
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+    synchronize(device)
+    samples: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            synchronize(device)
+            samples[name].append(time.perf_counter() - start)
+    return {name: Timing(tuple(found)) for name, found in samples.items()}
+
+
 def shares(timings: Mapping[str, Timing]) -> dict[str, float]:
     """Each entry's share of the sum of the medians, in percent (e.g. of pre-processing, forward, post-processing)."""
     total = sum(t.median_s for t in timings.values())

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from helpers.timing import Timing, markdown_table, shares, speedups, synchronize, time_call
+from helpers.timing import Timing, markdown_table, shares, speedups, synchronize, time_call, time_interleaved
 
 
 def test_warmup_runs_are_not_timed_and_repeats_are():
@@ -53,3 +53,12 @@ def test_markdown_table_rows():
     assert lines[0] == "| variant | median (ms) | runs | per image (ms, 4 images) | speedup vs a | max diff |"
     assert lines[2] == "| a | 400.0 | 1 | 100.0 | 1.00× |  |"
     assert lines[3] == "| b | 200.0 | 2 | 50.0 | 2.00× | 0.01 |"
+
+
+def test_interleaved_runs_take_turns_after_the_warm_up():
+    order = []
+    timings = time_interleaved({"a": lambda: order.append("a"), "b": lambda: order.append("b")}, repeats=2, warmup=1)
+    assert order == ["a", "b"] * 3
+    assert list(timings) == ["a", "b"] and all(len(t.samples_s) == 2 for t in timings.values())
+    with pytest.raises(ValueError, match="repeats"):
+        time_interleaved({"a": lambda: None}, repeats=0)

@@ -83,12 +83,14 @@ def _source(cell: dict) -> str:
 
 
 def notebook_title(notebook: dict, fallback: str) -> str:
-    """The text of the opening ``# Title`` line, or ``fallback``."""
+    """The text of the opening ``# Title`` line without a leading ``NN —`` number, or ``fallback``."""
+    import re
+
     cells = notebook.get("cells", [])
     if cells:
         for line in _source(cells[0]).splitlines():
             if line.startswith("# "):
-                return line[2:].strip()
+                return re.sub(r"^\d\d\s*[—–:.-]\s*", "", line[2:].strip())
     return fallback
 
 

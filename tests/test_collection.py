@@ -184,3 +184,12 @@ def test_on_colab_the_cell_clones_and_installs_all_but_torch(monkeypatch, tmp_pa
 
 def test_the_real_notebooks_are_in_sync():
     assert [p.name for p in plan_sync()] == [], "run `python -m helpers.collection sync`"
+
+
+def test_a_title_that_already_starts_with_its_number_is_not_numbered_twice():
+    from helpers.collection import link_text, notebook_title
+
+    notebook = {"cells": [{"cell_type": "markdown", "source": "# 03 — Manual inference\n\ntext"}]}
+    assert notebook_title(notebook, "x") == "Manual inference"
+    assert link_text("03_manual.ipynb", notebook_title(notebook, "x")) == "03 — Manual inference"
+    assert notebook_title({"cells": [{"cell_type": "markdown", "source": "# 3-D geometry"}]}, "x") == "3-D geometry"

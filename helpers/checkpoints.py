@@ -119,14 +119,12 @@ def _unknown_message(checkpoint: str, why: str) -> str:
     )
 
 
-def _truthy(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
-
-
 @lru_cache(maxsize=1)
 def hub_is_reachable(timeout: float = 1.5) -> bool:
     """True when the Hugging Face Hub answers within ``timeout`` seconds (False at once under HF_HUB_OFFLINE)."""
-    if _truthy("HF_HUB_OFFLINE") or _truthy("DEPTH_TUTORIALS_OFFLINE"):
+    from .data import offline
+
+    if offline():
         return False
     import requests
 

@@ -84,8 +84,6 @@ def _source(cell: dict) -> str:
 
 def notebook_title(notebook: dict, fallback: str) -> str:
     """The text of the opening ``# Title`` line without a leading ``NN —`` number, or ``fallback``."""
-    import re
-
     cells = notebook.get("cells", [])
     if cells:
         for line in _source(cells[0]).splitlines():

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from .collection import COLAB_CHECK, COLAB_SETUP, GENERATED_TAGS, NAV_BOTTOM, NAV_TOP, generated_tag, plan_sync
+from .collection import _source
 from .paths import NOTEBOOKS_DIR
 
 NAME_PATTERN = re.compile(r"^(\d\d)_[a-z0-9]+(?:_[a-z0-9]+)*\.ipynb$")
@@ -34,11 +35,6 @@ def naming_problems(folder: Path = NOTEBOOKS_DIR) -> list[str]:
     if numbers != list(range(1, len(numbers) + 1)):
         problems.append(f"numbering must run 01, 02, ... without gaps or repeats; found {numbers}")
     return problems
-
-
-def _source(cell: dict) -> str:
-    source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else source
 
 
 def _knobs_cell(cells: list[dict]) -> dict | None:
@@ -190,8 +186,8 @@ def strip_unchecked_outputs(notebook: dict) -> dict:
     return notebook
 
 
-def execute(path: Path, timeout: int = 600):
-    """Run a notebook top to bottom in its own folder (as nbval does) and return the executed notebook."""
+def notebook_client(path: Path, timeout: int = 600):
+    """``(notebook, client)``: a kernel client that runs the notebook in its own folder, as nbval does."""
     import nbformat
     from nbclient import NotebookClient
 
@@ -199,6 +195,12 @@ def execute(path: Path, timeout: int = 600):
     client = NotebookClient(
         notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(Path(path).parent)}}
     )
+    return notebook, client
+
+
+def execute(path: Path, timeout: int = 600):
+    """Run a notebook top to bottom in its own folder (as nbval does) and return the executed notebook."""
+    notebook, client = notebook_client(path, timeout)
     client.execute()
     return notebook
 

@@ -44,13 +44,10 @@ def _error_line(exc: BaseException, cell: dict | None) -> str:
 
 def run_notebook(path: Path, timeout: int = 600) -> tuple[Any, int | None, str | None]:
     """Execute a notebook in its own folder; return it with the index of the failing cell and the error (or Nones)."""
-    import nbformat
-    from nbclient import NotebookClient
+    from .notebooks import notebook_client
 
-    notebook = nbformat.read(str(path), as_version=4)
+    notebook, client = notebook_client(path, timeout)
     started: list[int] = []
-    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(Path(path).parent)}})
     client.on_cell_start = lambda cell, cell_index: started.append(cell_index)
     try:
         client.execute()

@@ -162,11 +162,16 @@ def collection_problems(folder: Path = NOTEBOOKS_DIR) -> dict[str, list[str]]:
     return {name: found for name, found in report.items() if found}
 
 
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
 def strip_unchecked_outputs(notebook: dict) -> dict:
     """Keep stored outputs only in ``# NBVAL_CHECK_OUTPUT`` cells; clear timing metadata and unchecked counts.
 
     Checked cells are numbered 1, 2, ... in order: nbval refuses a reference cell that has outputs but no
-    execution count ("Unrun reference cell has outputs"), and fixed numbers keep diffs small.
+    execution count ("Unrun reference cell has outputs"), and fixed numbers keep diffs small. The saved
+    widget state (progress bars) goes too unless a kept output shows a widget: it is rewritten with new
+    random ids on every run and would fill every diff.
     """
     checked = 0
     for cell in notebook.get("cells", []):
@@ -183,6 +188,9 @@ def strip_unchecked_outputs(notebook: dict) -> dict:
         for output in cell.get("outputs", []):
             if "execution_count" in output:
                 output["execution_count"] = count
+    kept = [output for cell in notebook.get("cells", []) for output in cell.get("outputs", [])]
+    if not any(WIDGET_VIEW in output.get("data", {}) for output in kept):
+        notebook.get("metadata", {}).pop("widgets", None)
     return notebook
 
 

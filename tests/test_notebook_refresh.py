@@ -44,3 +44,16 @@ def test_checked_cells_with_outputs_are_never_left_unrun_for_nbval():
 def test_stripping_is_idempotent():
     once = strip_unchecked_outputs(_executed_notebook())
     assert strip_unchecked_outputs(json.loads(json.dumps(once))) == once
+
+
+def test_saved_widget_state_goes_unless_a_kept_output_shows_a_widget():
+    widgets = {"application/vnd.jupyter.widget-state+json": {"state": {"abc": {}}, "version_major": 2}}
+    notebook = _executed_notebook()
+    notebook["metadata"]["widgets"] = widgets
+    assert "widgets" not in strip_unchecked_outputs(notebook)["metadata"]
+
+    notebook = _executed_notebook()
+    notebook["metadata"]["widgets"] = widgets
+    view = {"application/vnd.jupyter.widget-view+json": {"model_id": "abc"}, "text/plain": "bar"}
+    notebook["cells"][4]["outputs"] = [nbformat.v4.new_output("display_data", data=view)]
+    assert strip_unchecked_outputs(json.loads(json.dumps(notebook)))["metadata"]["widgets"] == widgets

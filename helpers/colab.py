@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Callable
 
 RUNTIME_END = "# --- end of what the notebooks need"  # a line in requirements.txt starts with this
-KEEP_COLABS = ("torch==", "torchvision==")
+COLAB_KEEPS_ITS_OWN = ("torch==", "torchvision==")
 
 
 def colab_requirements(requirements: str) -> list[str]:
@@ -33,7 +33,7 @@ def colab_requirements(requirements: str) -> list[str]:
     ends = [i for i, line in enumerate(lines) if line.startswith(RUNTIME_END)]
     if not ends:
         raise ValueError(f"requirements.txt has no line starting with {RUNTIME_END!r} to end the notebooks' part.")
-    return [line for line in lines[:ends[0]] if not line.startswith(KEEP_COLABS)]
+    return [line for line in lines[:ends[0]] if not line.startswith(COLAB_KEEPS_ITS_OWN)]
 
 
 def distribution_name(name: str) -> str:

@@ -3,7 +3,7 @@
 Import what a notebook needs, e.g. ``from helpers import load_image, resolve_checkpoint``.
 """
 
-from .checkpoints import CHECKPOINTS, checkpoint_info, hub_is_reachable, is_stand_in, resolve_checkpoint
+from .checkpoints import CHECKPOINTS, checkpoint_info, hub_is_reachable, is_stand_in, resolve_checkpoint, stand_in_label
 from .data import BEE_URL, DATA, StereoCalibration, StereoPair, load_image, load_stereo_pair
 from .depthmath import (
     depth_to_disparity,
@@ -23,5 +23,5 @@ __all__ = [
     "StereoPair", "checkpoint_info", "colorize", "depth_to_disparity", "disparity_to_depth",
     "hub_is_reachable", "is_stand_in", "load_image", "load_stereo_pair", "nearness", "normalize_minmax",
     "normalize_percentile", "notebook_setup", "pick_device", "resolve_checkpoint", "seed_everything",
-    "show_depth", "show_grid", "stereo_disparity_to_depth", "to_uint8", "valid_mask",
+    "show_depth", "show_grid", "stand_in_label", "stereo_disparity_to_depth", "to_uint8", "valid_mask",
 ]

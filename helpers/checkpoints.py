@@ -231,6 +231,14 @@ def is_stand_in(model_or_path: Any) -> bool:
     return path.is_dir() and (path / MARKER).is_file()
 
 
+STAND_IN_LABEL = "STAND-IN: random weights, meaningless"
+
+
+def stand_in_label(model_or_path: Any, prefix: str = "\n") -> str:
+    """``prefix + STAND_IN_LABEL`` for a stand-in (to append to a figure title or a printed line), else ''."""
+    return prefix + STAND_IN_LABEL if is_stand_in(model_or_path) else ""
+
+
 def _stand_in_folder(info: CheckpointInfo, full: bool) -> Path:
     import torch
     import transformers

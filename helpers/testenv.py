@@ -18,6 +18,8 @@ def offline_environment(scratch: str | None = None) -> dict[str, str]:
         "HF_HOME": os.path.join(scratch, "hf-home"),
         "DEPTH_TUTORIALS_CACHE": os.environ.get("DEPTH_TUTORIALS_TEST_CACHE") or os.path.join(scratch, "cache"),
         "DEPTH_TUTORIALS_CI": "1",  # notebooks may use smaller repetition counts under tests
+        # the visible knob in a notebook's settings cell: QUICK = os.environ.get("DEPTH_TUTORIALS_QUICK") == "1"
+        "DEPTH_TUTORIALS_QUICK": "1",
         "MPLBACKEND": os.environ.get("MPLBACKEND", "Agg"),
         "NO_PROXY": "127.0.0.1,localhost,::1",
         "no_proxy": "127.0.0.1,localhost,::1",

@@ -8,7 +8,7 @@ maintainers in ``helpers.maintain``; no notebook imports those.
 
 from .align import align_disparity, fit_scale_shift, median_scale
 from .batch import predict_depth, predict_folder
-from .checkpoints import CHECKPOINTS, checkpoint_info, load_depth_model, resolve_checkpoint
+from .checkpoints import checkpoint_info, load_depth_model, resolve_checkpoint
 from .data import load_image, load_stereo_pair
 from .depthio import load_depth_png16, save_depth_npy, save_depth_png16
 from .depthmath import as_array, to_uint8
@@ -27,7 +27,7 @@ from .zoedepth import remove_zoedepth_padding, zoedepth_input_size, zoedepth_pad
 
 __all__ = [
     # checkpoints and stand-ins
-    "CHECKPOINTS", "checkpoint_info", "is_stand_in", "load_depth_model", "resolve_checkpoint", "stand_in_label",
+    "checkpoint_info", "is_stand_in", "load_depth_model", "resolve_checkpoint", "stand_in_label",
     # data and files
     "load_depth_png16", "load_image", "load_stereo_pair", "save_depth_npy", "save_depth_png16",
     # notebook set-up and exercises

@@ -236,3 +236,14 @@ def test_the_real_users_path_hub_download_cache_then_offline_reuse(tmp_path, fak
         offline.stderr
     assert hub.requests == []
     assert "STAND-IN" not in online.stdout + offline.stdout
+
+
+def test_load_depth_model_gives_the_processor_and_the_model_and_says_which_weights_run(capsys):
+    from helpers.checkpoints import load_depth_model
+
+    processor, model = load_depth_model("Intel/zoedepth-nyu-kitti", "cpu")
+    assert (type(processor).__name__, type(model).__name__) == ("ZoeDepthImageProcessor", "ZoeDepthForDepthEstimation")
+    assert is_stand_in(model) and str(model.device) == "cpu"
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "STAND-IN: random weights, meaningless: every depth value and picture from this ZoeDepthForDepthEstimation "
+        "is noise; shapes, sizes and the code path are real.")

@@ -37,15 +37,15 @@ def _imports(path: Path):
 
 
 def _graph() -> dict[str, set[str]]:
+    """``{module: the helpers modules it imports}``; ``from .pkg import module`` counts as importing that module."""
+    modules = {_module_name(path) for path in PACKAGE.rglob("*.py")}
     graph = {}
     for path in PACKAGE.rglob("*.py"):
-        name = _module_name(path)
-        graph[name] = set()
+        deps = set()
         for module, names in _imports(path):
-            if module.startswith("helpers"):
-                graph[name] |= {f"{module}.{n}" for n in names if (PACKAGE / Path(*f"{module}.{n}".split(".")[1:])).with_suffix(".py").exists()}
-                graph[name].add(module)
-    return {name: {m for m in deps if m in graph and m != name} for name, deps in graph.items()}
+            deps |= {module} | {f"{module}.{name}" for name in names}
+        graph[_module_name(path)] = {d for d in deps & modules if d != _module_name(path)}
+    return graph
 
 
 def test_no_import_cycles_between_modules():

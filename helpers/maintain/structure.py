@@ -9,7 +9,9 @@ import re
 from pathlib import Path
 
 from ..paths import NOTEBOOKS_DIR
-from .generated_cells import COLAB_CHECK, COLAB_SETUP, GENERATED_TAGS, NAV_BOTTOM, NAV_TOP, SYNC_COMMAND, generated_tag, plan_sync
+from .generated_cells import (
+    COLAB_CHECK, COLAB_SETUP, GENERATED_TAGS, NAV_BOTTOM, NAV_TOP, SYNC_COMMAND, generated_tag, plan_sync,
+)
 from .notebook_files import NAME_PATTERN, cell_source, list_notebooks, read_notebook
 KNOB_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]*\s*=", re.MULTILINE)
 # The exercise convention: `1. **Title** (easy|medium|hard) ...`, each followed by a <details> solution.

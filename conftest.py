@@ -4,15 +4,25 @@ This runs before any test and before nbval starts a notebook kernel (kernels inh
 environment), so every test sees: no Hub (HF_HUB_OFFLINE=1), an empty Hugging Face cache (so a
 real checkpoint someone downloaded never changes a checked output: the stand-ins always run), a
 private helpers cache, and proxies that refuse every non-loopback connection at once. Inside this
-process a socket guard also refuses any connection that is not to loopback.
+process a socket guard also refuses any connection that is not to loopback. The scratch folder
+holding those caches lives as long as the test session and is removed at its end.
 """
 
 import os
+import shutil
 import socket
+import tempfile
 
-from helpers.testenv import offline_environment
+from helpers.maintain.testenv import SCRATCH_PREFIX, offline_variables
 
-os.environ.update(offline_environment())
+_SCRATCH = tempfile.mkdtemp(prefix=SCRATCH_PREFIX)
+os.environ.update(offline_variables(_SCRATCH))
+
+
+def pytest_unconfigure(config):
+    """Remove the session's scratch folder (caches, stand-ins) once every test and notebook has run."""
+    shutil.rmtree(_SCRATCH, ignore_errors=True)
+
 
 _LOOPBACK = ("127.", "::1", "localhost")
 _real_connect = socket.socket.connect

@@ -1,27 +1,46 @@
-"""Helpers for the depth-estimation tutorials: data, checkpoints, depth maths and pictures.
+"""Helpers for the depth-estimation tutorials: data, checkpoints, depth maths, metrics, geometry and pictures.
 
-Import what a notebook needs, e.g. ``from helpers import load_image, resolve_checkpoint``.
+Notebooks write ``import helpers`` and call ``helpers.load_image(...)``, ``helpers.show_depth(...)``: every
+name a notebook uses is exported here, so a reader sees at each call that it comes from this package and
+finds it in the module named below. Tools for instructors live in ``helpers.classroom``, tools for the
+maintainers in ``helpers.maintain``; no notebook imports those.
 """
 
-from .checkpoints import CHECKPOINTS, checkpoint_info, hub_is_reachable, is_stand_in, resolve_checkpoint, stand_in_label
-from .data import BEE_URL, DATA, StereoCalibration, StereoPair, load_image, load_stereo_pair
-from .depthmath import (
-    depth_to_disparity,
-    disparity_to_depth,
-    normalize_minmax,
-    normalize_percentile,
-    stereo_disparity_to_depth,
-    to_uint8,
-    valid_mask,
+from .align import align_disparity, fit_scale_shift, median_scale
+from .batch import predict_depth, predict_folder
+from .checkpoints import checkpoint_info, load_depth_model, resolve_checkpoint
+from .data import load_image, load_stereo_pair
+from .depthio import load_depth_png16, save_depth_npy, save_depth_png16
+from .depthmath import as_array, to_uint8
+from .env import notebook_setup, pick_device
+from .exercises import check
+from .geometry import (
+    Intrinsics, PointCloud, backproject, discontinuity_mask, point_cloud, project, read_ply, write_ply,
+    z_to_ray_distance,
 )
-from .env import notebook_setup, pick_device, seed_everything
-from .paths import DATA_DIR, NOTEBOOKS_DIR, PROJECT_ROOT
-from .viz import colorize, nearness, show_depth, show_grid
+from .metrics import bad_pixel_rate, density, depth_metrics, epe, metrics_table
+from .standins import is_stand_in, stand_in_label
+from .stereo import sgbm_disparity
+from .timing import markdown_table, shares, speedups, time_call, time_interleaved
+from .viz import colorize, show_depth, show_grid
+from .zoedepth import remove_zoedepth_padding, zoedepth_input_size, zoedepth_padded_size, zoedepth_padding
 
 __all__ = [
-    "BEE_URL", "CHECKPOINTS", "DATA", "DATA_DIR", "NOTEBOOKS_DIR", "PROJECT_ROOT", "StereoCalibration",
-    "StereoPair", "checkpoint_info", "colorize", "depth_to_disparity", "disparity_to_depth",
-    "hub_is_reachable", "is_stand_in", "load_image", "load_stereo_pair", "nearness", "normalize_minmax",
-    "normalize_percentile", "notebook_setup", "pick_device", "resolve_checkpoint", "seed_everything",
-    "show_depth", "show_grid", "stand_in_label", "stereo_disparity_to_depth", "to_uint8", "valid_mask",
+    # checkpoints and stand-ins
+    "checkpoint_info", "is_stand_in", "load_depth_model", "resolve_checkpoint", "stand_in_label",
+    # data and files
+    "load_depth_png16", "load_image", "load_stereo_pair", "save_depth_npy", "save_depth_png16",
+    # notebook set-up and exercises
+    "check", "notebook_setup", "pick_device",
+    # depth maths, alignment, metrics
+    "align_disparity", "as_array", "bad_pixel_rate", "density", "depth_metrics", "epe", "fit_scale_shift",
+    "median_scale", "metrics_table", "to_uint8",
+    # models: ZoeDepth's padding, stereo, batches, timing
+    "markdown_table", "predict_depth", "predict_folder", "remove_zoedepth_padding", "sgbm_disparity", "shares",
+    "speedups", "time_call", "time_interleaved", "zoedepth_input_size", "zoedepth_padded_size", "zoedepth_padding",
+    # geometry
+    "Intrinsics", "PointCloud", "backproject", "discontinuity_mask", "point_cloud", "project", "read_ply",
+    "write_ply", "z_to_ray_distance",
+    # pictures
+    "colorize", "show_depth", "show_grid",
 ]

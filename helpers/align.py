@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .depthmath import as_array, depth_to_disparity, disparity_to_depth
-from .metrics import _paired
+from .metrics import paired_values
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class Alignment:
 
 def fit_scale_shift(pred, target, mask: np.ndarray | None = None) -> tuple[float, float]:
     """Least-squares (s, t) minimising sum (s * pred + t - target)^2 over pixels valid in both."""
-    p, g = _paired(pred, target, mask)
+    p, g = paired_values(pred, target, mask)
     if p.size < 2:
         raise ValueError(f"need at least 2 valid pixels to fit a scale and a shift, got {p.size}.")
     p_mean, g_mean = p.mean(), g.mean()
@@ -66,6 +66,6 @@ def median_scale(pred_depth, gt_depth, mask: np.ndarray | None = None) -> Alignm
     """
     pred = _positive_depth(as_array(pred_depth))
     gt = _positive_depth(as_array(gt_depth))
-    p, g = _paired(pred, gt, mask)
+    p, g = paired_values(pred, gt, mask)
     scale = float(np.median(g) / np.median(p))
     return Alignment(pred * np.float32(scale), scale, 0.0)

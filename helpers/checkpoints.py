@@ -6,26 +6,20 @@
 1. the Hub id itself when the Hub answers (the real weights are downloaded and cached as usual);
 2. the local snapshot folder when the real checkpoint is in the Hugging Face cache;
 3. otherwise a *stand-in*: a folder with the same model class, the checkpoint's real image-processor
-   settings and random weights from a fixed seed. Its outputs mean nothing, and it says so.
+   settings and random weights from a fixed seed (built in ``helpers/standins.py``). Its outputs mean
+   nothing, and it says so.
 """
 
 from __future__ import annotations
 
 import difflib
-import json
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from time import monotonic
+from typing import Literal
 
-from .paths import cache_dir
-
-STANDIN_VERSION = 1  # bump when the stand-in recipe changes, so old cached folders are rebuilt
-STANDIN_SEED = 0
-MARKER = "STAND_IN.json"
+from .standins import PREFETCH_COMMAND, STAND_IN_LABEL, build_stand_in, is_stand_in
 
 IMAGENET_MEAN = [0.485, 0.456, 0.406]
 IMAGENET_STD = [0.229, 0.224, 0.225]
@@ -119,21 +113,29 @@ def _unknown_message(checkpoint: str, why: str) -> str:
     )
 
 
-@lru_cache(maxsize=1)
-def hub_is_reachable(timeout: float = 1.5) -> bool:
-    """True when the Hugging Face Hub answers within ``timeout`` seconds (False at once under HF_HUB_OFFLINE)."""
+REPROBE_AFTER_S = 30.0  # a kernel started offline notices within this long that the network came back
+_PROBES: dict[str, tuple[float, bool]] = {}  # endpoint -> (when it was probed, whether it answered)
+
+
+def hub_is_reachable(timeout: float = 1.0) -> bool:
+    """True when the Hub (``HF_ENDPOINT``) answers; asked again after ``REPROBE_AFTER_S`` s, at most 2 x ``timeout``."""
     from .data import offline
 
     if offline():
         return False
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
+    probed = _PROBES.get(endpoint)
+    if probed is not None and monotonic() - probed[0] < REPROBE_AFTER_S:
+        return probed[1]
     import requests
 
-    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
-    try:
+    try:  # (connect, read) timeouts: one decision takes at most 2 x timeout
         requests.head(f"{endpoint}/api/models", timeout=(timeout, timeout), allow_redirects=False)
+        answered = True
     except requests.RequestException:
-        return False
-    return True
+        answered = False
+    _PROBES[endpoint] = (monotonic(), answered)
+    return answered
 
 
 def cached_snapshot(checkpoint: str) -> Path | None:
@@ -213,132 +215,21 @@ def _announce(info: CheckpointInfo, full: bool) -> None:
         f"Using a {'full-size' if full else 'tiny'} stand-in instead: the same model class and the real\n"
         f"image-processor settings, but RANDOM weights. Every depth map it makes is MEANINGLESS;\n"
         f"shapes, dtypes and the code path are real{', and so are its timings' if full else ''}.\n"
-        f"For the real model: run with internet access, or once `python -m helpers.prefetch`.\n"
+        f"For the real model: run with internet access, or once `{PREFETCH_COMMAND}`.\n"
         f"{line}"
     )
 
 
-def is_stand_in(model_or_path: Any) -> bool:
-    """True when a path, pipeline or model was loaded from a stand-in folder."""
-    candidate = model_or_path
-    if hasattr(candidate, "model"):  # a pipeline
-        candidate = candidate.model
-    if hasattr(candidate, "name_or_path"):
-        candidate = candidate.name_or_path
-    elif hasattr(candidate, "config"):
-        candidate = getattr(candidate.config, "_name_or_path", "")
-    path = Path(str(candidate))
-    return path.is_dir() and (path / MARKER).is_file()
+def load_depth_model(checkpoint: str, device: str = "cpu", full: bool = False):
+    """``(image_processor, model)`` for a checkpoint resolved as above, the model on ``device``; says which weights run."""
+    from transformers import AutoImageProcessor, AutoModelForDepthEstimation
 
-
-STAND_IN_LABEL = "STAND-IN: random weights, meaningless"
-
-
-def stand_in_label(model_or_path: Any, prefix: str = "\n") -> str:
-    """``prefix + STAND_IN_LABEL`` for a stand-in (to append to a figure title or a printed line), else ''."""
-    return prefix + STAND_IN_LABEL if is_stand_in(model_or_path) else ""
-
-
-def _stand_in_folder(info: CheckpointInfo, full: bool) -> Path:
-    import torch
-    import transformers
-
-    tag = f"v{STANDIN_VERSION}-tf{transformers.__version__}-torch{torch.__version__.split('+')[0]}"
-    name = info.hub_id.replace("/", "--") + ("-full" if full else "-tiny")
-    return cache_dir() / "stand-ins" / tag / name
-
-
-def _model_config(info: CheckpointInfo, full: bool):
-    """Config of the real architecture (``full``) or of a tiny model of the same classes."""
-    if info.family == "depth_anything":
-        from transformers import DepthAnythingConfig, Dinov2Config
-
-        real = {
-            "small": dict(hidden=384, layers=12, heads=6, fusion=64, neck=[48, 96, 192, 384], out=[3, 6, 9, 12]),
-            "base": dict(hidden=768, layers=12, heads=12, fusion=128, neck=[96, 192, 384, 768], out=[3, 6, 9, 12]),
-            "large": dict(hidden=1024, layers=24, heads=16, fusion=256, neck=[256, 512, 1024, 1024], out=[5, 12, 18, 24]),
-        }[info.size]
-        dims = real if full else dict(hidden=32, layers=4, heads=2, fusion=16, neck=[8, 16, 32, 32], out=[1, 2, 3, 4])
-        backbone = Dinov2Config(
-            hidden_size=dims["hidden"], num_hidden_layers=dims["layers"], num_attention_heads=dims["heads"],
-            intermediate_size=4 * dims["hidden"], image_size=518, patch_size=14, out_indices=dims["out"],
-            apply_layernorm=True, reshape_hidden_states=False,
-        )
-        metric = info.metric_max_depth is not None
-        return DepthAnythingConfig(
-            backbone_config=backbone, reassemble_hidden_size=dims["hidden"], patch_size=14,
-            fusion_hidden_size=dims["fusion"], neck_hidden_sizes=dims["neck"],
-            depth_estimation_type="metric" if metric else "relative",
-            max_depth=int(info.metric_max_depth) if metric else 1,
-        )
-    from transformers import BeitConfig, ZoeDepthConfig
-
-    if full:
-        backbone = BeitConfig(
-            image_size=384, num_hidden_layers=24, hidden_size=1024, intermediate_size=4096, num_attention_heads=16,
-            use_relative_position_bias=True, reshape_hidden_states=False,
-            out_features=["stage6", "stage12", "stage18", "stage24"],
-        )
-        extra: dict[str, Any] = dict(neck_hidden_sizes=[256, 512, 1024, 1024])
+    path = resolve_checkpoint(checkpoint, full=full)
+    image_processor = AutoImageProcessor.from_pretrained(path)
+    model = AutoModelForDepthEstimation.from_pretrained(path).to(device)
+    if is_stand_in(model):
+        print(f"{STAND_IN_LABEL}: every depth value and picture from this {type(model).__name__} is noise; "
+              "shapes, sizes and the code path are real.")
     else:
-        backbone = BeitConfig(
-            image_size=384, num_hidden_layers=4, hidden_size=32, intermediate_size=64, num_attention_heads=2,
-            use_relative_position_bias=True, reshape_hidden_states=False,
-            out_features=["stage1", "stage2", "stage3", "stage4"],
-        )
-        extra = dict(neck_hidden_sizes=[8, 16, 32, 32], fusion_hidden_size=16, bottleneck_features=16,
-                     num_relative_features=8)
-    return ZoeDepthConfig(
-        backbone_config=backbone, bin_centers_type="softplus",
-        bin_configurations=[
-            {"name": "nyu", "n_bins": 64, "min_depth": 1e-3, "max_depth": 10.0},
-            {"name": "kitti", "n_bins": 64, "min_depth": 1e-3, "max_depth": 80.0},
-        ],
-        # transformers hard-codes the patch transformer (4 layers, width 128), so the tiny stand-in
-        # keeps those two dimensions
-        num_patch_transformer_layers=4, patch_transformer_hidden_size=128,
-        patch_transformer_intermediate_size=1024 if full else 128, patch_transformer_num_attention_heads=4,
-        **extra,
-    )
-
-
-def _image_processor(info: CheckpointInfo):
-    from transformers import DPTImageProcessor, ZoeDepthImageProcessor
-
-    settings = {k: v for k, v in info.processor.items() if k != "image_processor_type"}
-    cls = DPTImageProcessor if info.family == "depth_anything" else ZoeDepthImageProcessor
-    return cls(**settings)
-
-
-def build_stand_in(info: CheckpointInfo, full: bool = False) -> Path:
-    """Build the stand-in folder once (atomically) and return it; a cache hit returns at once."""
-    folder = _stand_in_folder(info, full)
-    if (folder / MARKER).is_file():
-        return folder
-    import torch
-    from transformers import AutoModelForDepthEstimation
-
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=folder.name + ".", dir=folder.parent))
-    try:
-        torch.manual_seed(STANDIN_SEED)
-        model = AutoModelForDepthEstimation.from_config(_model_config(info, full))
-        model.eval()
-        model.save_pretrained(staging)
-        _image_processor(info).save_pretrained(staging)
-        marker = {
-            "stand_in_for": info.hub_id,
-            "weights": f"random (torch.manual_seed({STANDIN_SEED}))",
-            "size": "full architecture" if full else "tiny",
-            "meaningful_outputs": False,
-            "how_to_get_the_real_one": "go online, or run `python -m helpers.prefetch` once",
-        }
-        (staging / MARKER).write_text(json.dumps(marker, indent=2))
-        try:
-            os.replace(staging, folder)
-        except OSError:  # another process finished first
-            shutil.rmtree(staging, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return folder
+        print(f"{checkpoint}: the real weights, on {device}.")
+    return image_processor, model

@@ -99,7 +99,8 @@ def offline() -> bool:
     return any(os.environ.get(v, "").strip().lower() in truthy for v in ("HF_HUB_OFFLINE", "DEPTH_TUTORIALS_OFFLINE"))
 
 
-def _cached_download_path(url: str) -> Path:
+def cached_download_path(url: str) -> Path:
+    """Where ``fetch`` keeps (or will keep) the download of ``url`` in the helpers cache."""
     digest = hashlib.sha1(url.encode()).hexdigest()[:16]
     name = url.rstrip("/").rsplit("/", 1)[-1] or "download"
     return cache_dir() / "images" / f"{digest}-{name}"
@@ -107,7 +108,7 @@ def _cached_download_path(url: str) -> Path:
 
 def fetch(url: str, timeout: float = 10.0) -> Path:
     """Download ``url`` once into the cache and return the cached path (a cache hit returns at once)."""
-    target = _cached_download_path(url)
+    target = cached_download_path(url)
     if target.is_file():
         return target
     if offline():
@@ -119,7 +120,7 @@ def fetch(url: str, timeout: float = 10.0) -> Path:
         response.raise_for_status()
     except requests.RequestException as err:
         raise ConnectionError(f"Could not download {url}: {err}") from err
-    _open_checked(io.BytesIO(response.content), url)  # refuse to cache something that is not an image
+    open_checked(io.BytesIO(response.content), url)  # refuse to cache something that is not an image
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as tmp:
         tmp.write(response.content)
@@ -127,7 +128,7 @@ def fetch(url: str, timeout: float = 10.0) -> Path:
     return target
 
 
-def _open_checked(fp, label: str) -> Image.Image:
+def open_checked(fp, label: str) -> Image.Image:
     """Open and fully decode an image, turning PIL's errors into messages that say what to do."""
     try:
         image = Image.open(fp)
@@ -169,23 +170,23 @@ def load_image(source: str | Path | Image.Image, timeout: float = 10.0) -> Image
     if text in DATA:
         entry = DATA[text]
         if not entry.source.startswith(("http://", "https://")):
-            return to_rgb(_open_checked(bundled_file(text), text))
+            return to_rgb(open_checked(bundled_file(text), text))
         text = entry.source
     if text.startswith(("http://", "https://")):
         try:
-            return to_rgb(_open_checked(fetch(text, timeout=timeout), text))
+            return to_rgb(open_checked(fetch(text, timeout=timeout), text))
         except (ConnectionError, ValueError) as err:
             fallback = next((e.fallback for e in DATA.values() if e.source == text and e.fallback), None)
             if fallback is None:
                 raise ConnectionError(f"{err} This URL has no bundled fallback: check the address or your network.") from err
             print(f"[helpers] Could not fetch {text} ({err}).\n[helpers] Using the bundled photo '{fallback}' instead.")
-            return to_rgb(_open_checked(bundled_file(fallback), fallback))
+            return to_rgb(open_checked(bundled_file(fallback), fallback))
     path = Path(text).expanduser()
     if not path.exists():
         raise FileNotFoundError(f"No image at {path}. Give a file path, an http(s) URL or one of: {', '.join(DATA)}.")
     if path.is_dir():
         raise IsADirectoryError(f"{path} is a folder; give the path of one image file.")
-    return to_rgb(_open_checked(path, str(path)))
+    return to_rgb(open_checked(path, str(path)))
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 
-ArrayLike = np.ndarray
-
 
 def as_array(values) -> np.ndarray:
     """A float32 NumPy copy of a NumPy array, torch tensor or PIL image (batch/channel dims of 1 squeezed)."""

@@ -35,8 +35,10 @@ def quiet_libraries() -> None:
     """Silence progress bars and advisory warnings that would clutter notebook output."""
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    warnings.filterwarnings("ignore", category=UserWarning, module=r"(transformers|torch|torchvision)\..*")
-    warnings.filterwarnings("ignore", category=FutureWarning)
+    # only the libraries' own advisory warnings: a warning raised by the learner's code still shows
+    libraries = r"(transformers|torch|torchvision|huggingface_hub)(\..*)?\Z"
+    warnings.filterwarnings("ignore", category=UserWarning, module=libraries)
+    warnings.filterwarnings("ignore", category=FutureWarning, module=libraries)
     try:
         from huggingface_hub.utils import disable_progress_bars
 

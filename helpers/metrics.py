@@ -11,7 +11,7 @@ import numpy as np
 from .depthmath import as_array
 
 
-def _paired(pred, gt, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def paired_values(pred, gt, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The valid (finite in both, inside ``mask``) values of two same-shaped maps."""
     p, g = as_array(pred), as_array(gt)
     if p.shape != g.shape:
@@ -26,13 +26,13 @@ def _paired(pred, gt, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.nd
 
 def epe(pred_disparity, gt_disparity, mask: np.ndarray | None = None) -> float:
     """End-point error: mean |pred - gt| in pixels over pixels valid in both."""
-    p, g = _paired(pred_disparity, gt_disparity, mask)
+    p, g = paired_values(pred_disparity, gt_disparity, mask)
     return float(np.mean(np.abs(p - g)))
 
 
 def bad_pixel_rate(pred_disparity, gt_disparity, threshold: float = 2.0, mask: np.ndarray | None = None) -> float:
     """bad-N: percentage of pixels valid in both whose disparity error exceeds ``threshold`` pixels."""
-    p, g = _paired(pred_disparity, gt_disparity, mask)
+    p, g = paired_values(pred_disparity, gt_disparity, mask)
     return float(100.0 * np.mean(np.abs(p - g) > threshold))
 
 
@@ -59,7 +59,7 @@ def _paired_depth(pred, gt, mask: np.ndarray | None = None) -> tuple[np.ndarray,
     g_all = as_array(gt)
     known = np.isfinite(g_all) & (g_all > 0)
     mask = known if mask is None else known & np.asarray(mask, dtype=bool)
-    p, g = _paired(pred, g_all, mask)
+    p, g = paired_values(pred, g_all, mask)
     if (p <= 0).any():
         raise ValueError(
             f"{int((p <= 0).sum())} valid prediction pixels are <= 0, where depth errors are undefined. "

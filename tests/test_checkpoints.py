@@ -1,29 +1,28 @@
-import http.server
+"""helpers.checkpoints: the three-step resolution (Hub, cache, stand-in), the probe, and the real user's path."""
+
 import json
-import threading
+import os
+import subprocess
+import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
-import torch
 
 from helpers import checkpoints
-from helpers.checkpoints import (
-    CHECKPOINTS,
-    UnknownCheckpointError,
-    checkpoint_info,
-    hub_is_reachable,
-    is_stand_in,
-    resolve_checkpoint,
-)
+from helpers.checkpoints import UnknownCheckpointError, checkpoint_info, hub_is_reachable, resolve_checkpoint
 from helpers.data import load_image
+from helpers.standins import is_stand_in
 
 
 @pytest.fixture(autouse=True)
-def fresh_probe():
-    hub_is_reachable.cache_clear()
-    yield
-    hub_is_reachable.cache_clear()
+def fresh_probe(monkeypatch):
+    monkeypatch.setattr(checkpoints, "_PROBES", {})
+
+
+def _online(monkeypatch, endpoint):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setenv("DEPTH_TUTORIALS_OFFLINE", "0")
+    monkeypatch.setenv("HF_ENDPOINT", endpoint)
 
 
 def test_offline_env_decides_without_touching_the_network(monkeypatch):
@@ -37,30 +36,48 @@ def test_offline_env_decides_without_touching_the_network(monkeypatch):
 
 
 def test_probe_says_unreachable_when_nothing_listens(monkeypatch):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
-    monkeypatch.setenv("DEPTH_TUTORIALS_OFFLINE", "0")
-    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # discard port: connection refused at once
+    _online(monkeypatch, "http://127.0.0.1:9")  # discard port: connection refused at once
     assert hub_is_reachable() is False
 
 
-def test_probe_says_reachable_when_the_endpoint_answers(monkeypatch):
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_HEAD(self):
-            self.send_response(200)
-            self.end_headers()
+def test_probe_says_reachable_when_the_endpoint_answers(monkeypatch, fake_hub):
+    hub = fake_hub({})
+    _online(monkeypatch, hub.url)
+    assert hub_is_reachable() is True
+    assert hub.requests == [("HEAD", "/api/models")]
 
-        def log_message(self, *args):
-            pass
 
-    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        monkeypatch.setenv("HF_HUB_OFFLINE", "0")
-        monkeypatch.setenv("DEPTH_TUTORIALS_OFFLINE", "0")
-        monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{server.server_port}")
-        assert hub_is_reachable() is True
-    finally:
-        server.shutdown()
+def test_probe_notices_when_the_network_comes_back_and_goes_away(monkeypatch, fake_hub):
+    now = [1000.0]
+    monkeypatch.setattr(checkpoints, "monotonic", lambda: now[0])
+    hub = fake_hub({})
+    _online(monkeypatch, hub.url)
+    hub.server.stop()
+    assert hub_is_reachable() is False  # started offline
+    hub.server.start()
+    now[0] += checkpoints.REPROBE_AFTER_S - 1
+    assert hub_is_reachable() is False and hub.requests == []  # the answer is kept for a while: no probe
+    now[0] += 2
+    assert hub_is_reachable() is True  # the network came back: noticed
+    assert hub.requests == [("HEAD", "/api/models")]
+    hub.server.stop()
+    now[0] += checkpoints.REPROBE_AFTER_S + 1
+    assert hub_is_reachable() is False
+
+
+def test_a_probe_that_gets_no_answer_gives_up_within_two_seconds(monkeypatch):
+    import requests
+
+    seen = {}
+
+    def silent(url, timeout, allow_redirects):
+        seen["timeout"] = timeout
+        raise requests.Timeout("no answer")
+
+    monkeypatch.setattr(requests, "head", silent)
+    _online(monkeypatch, "http://127.0.0.1:9")
+    assert hub_is_reachable() is False
+    assert sum(seen["timeout"]) <= 2.0  # (connect, read): one decision takes at most this long
 
 
 def test_registry_lookup_is_case_insensitive_like_the_hub():
@@ -134,26 +151,6 @@ def test_stand_in_runs_through_the_pipeline_at_the_source_size():
     assert is_stand_in(pipe)
 
 
-def test_stand_ins_are_deterministic(tmp_path, monkeypatch):
-    info = CHECKPOINTS["depth-anything/Depth-Anything-V2-Small-hf"]
-    first = checkpoints.build_stand_in(info)
-    monkeypatch.setenv("DEPTH_TUTORIALS_CACHE", str(tmp_path))
-    second = checkpoints.build_stand_in(info)
-    assert first != second
-    from safetensors.torch import load_file
-
-    a, b = load_file(first / "model.safetensors"), load_file(second / "model.safetensors")
-    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
-
-
-def test_full_stand_in_config_has_the_real_dimensions():
-    small = checkpoints._model_config(CHECKPOINTS["depth-anything/Depth-Anything-V2-Small-hf"], full=True)
-    assert (small.backbone_config.hidden_size, small.backbone_config.num_hidden_layers) == (384, 12)
-    assert list(small.neck_hidden_sizes) == [48, 96, 192, 384] and small.fusion_hidden_size == 64
-    zoe = checkpoints._model_config(CHECKPOINTS["Intel/zoedepth-nyu-kitti"], full=True)
-    assert (zoe.backbone_config.hidden_size, zoe.backbone_config.num_hidden_layers) == (1024, 24)
-
-
 def test_real_checkpoint_in_the_local_cache_wins_over_a_stand_in():
     from huggingface_hub import constants
 
@@ -175,3 +172,78 @@ def test_real_checkpoint_in_the_local_cache_wins_over_a_stand_in():
 
 def test_a_local_model_folder_is_used_as_it_is(tmp_path):
     assert resolve_checkpoint(str(tmp_path)) == str(tmp_path)
+
+
+REAL_ID = "depth-anything/Depth-Anything-V2-Small-hf"
+LEARNER = """
+import sys
+from transformers import AutoImageProcessor, AutoModelForDepthEstimation
+import helpers
+
+for checkpoint in sys.argv[1:]:
+    try:
+        path = helpers.resolve_checkpoint(checkpoint)
+    except helpers.checkpoints.UnknownCheckpointError as err:
+        print("unknown:", str(err).split(":")[1].split(".")[0].strip())
+        continue
+    model = AutoModelForDepthEstimation.from_pretrained(path)
+    AutoImageProcessor.from_pretrained(path)
+    print(path)
+    print(type(model).__name__, "stand-in" if helpers.is_stand_in(model) else "real")
+    print(round(sum(float(t.double().abs().sum()) for t in model.state_dict().values()), 6))
+"""
+
+
+def _weights_checksum(folder) -> float:
+    from transformers import AutoModelForDepthEstimation
+
+    model = AutoModelForDepthEstimation.from_pretrained(folder)
+    return round(sum(float(t.double().abs().sum()) for t in model.state_dict().values()), 6)
+
+
+def test_the_real_users_path_hub_download_cache_then_offline_reuse(tmp_path, fake_hub):
+    """What a learner online gets, against a fake Hub (or mirror) named by HF_ENDPOINT, serving a tiny real model.
+
+    Online: the probe answers, the model info says the repository exists, so resolve_checkpoint returns the Hub
+    id and from_pretrained downloads it (the weights through a redirect, as the Hub serves LFS files) into the
+    Hugging Face cache. Offline afterwards: the cached snapshot is used, without a request and without a stand-in.
+    """
+    from helpers.standins import MARKER, build_stand_in
+
+    tiny = build_stand_in(checkpoint_info(REAL_ID))  # a small model of the real class, served as if it were real
+    files = {name: (tiny / name).read_bytes() for name in ("config.json", "preprocessor_config.json", "model.safetensors")}
+    assert not (tiny / MARKER).name in files
+    hub = fake_hub({REAL_ID: files})
+    env = dict(os.environ, HF_ENDPOINT=hub.url, HF_HOME=str(tmp_path / "hf"), HF_HUB_OFFLINE="0",
+               DEPTH_TUTORIALS_OFFLINE="0", DEPTH_TUTORIALS_CACHE=str(tmp_path / "cache"))
+
+    online = subprocess.run([sys.executable, "-c", LEARNER, REAL_ID, "nobody/no-such-model"], env=env,
+                            capture_output=True, text=True, timeout=300)
+    expected_sum = _weights_checksum(tiny)
+    assert online.stdout.splitlines() == [REAL_ID, "DepthAnythingForDepthEstimation real", str(expected_sum),
+                                          "unknown: the Hub has no such model repository"], online.stderr
+    assert ("HEAD", "/api/models") in hub.requests
+    assert ("GET", f"/api/models/{REAL_ID}") in hub.requests  # the model info that says the repository exists
+    assert [p for m, p in hub.requests if p.startswith("/lfs/")]  # the weights came through the redirect
+    assert hub.downloads() == ["config.json", "model.safetensors", "preprocessor_config.json"]
+    snapshot = tmp_path / "hf" / "hub" / "models--depth-anything--Depth-Anything-V2-Small-hf" / "snapshots" / hub.commit(REAL_ID)
+    assert sorted(p.name for p in snapshot.iterdir()) == sorted(files)
+
+    hub.requests.clear()
+    offline = subprocess.run([sys.executable, "-c", LEARNER, REAL_ID], env=dict(env, HF_HUB_OFFLINE="1"),
+                             capture_output=True, text=True, timeout=300)
+    assert offline.stdout.splitlines() == [str(snapshot), "DepthAnythingForDepthEstimation real", str(expected_sum)], \
+        offline.stderr
+    assert hub.requests == []
+    assert "STAND-IN" not in online.stdout + offline.stdout
+
+
+def test_load_depth_model_gives_the_processor_and_the_model_and_says_which_weights_run(capsys):
+    from helpers.checkpoints import load_depth_model
+
+    processor, model = load_depth_model("Intel/zoedepth-nyu-kitti", "cpu")
+    assert (type(processor).__name__, type(model).__name__) == ("ZoeDepthImageProcessor", "ZoeDepthForDepthEstimation")
+    assert is_stand_in(model) and str(model.device) == "cpu"
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "STAND-IN: random weights, meaningless: every depth value and picture from this ZoeDepthForDepthEstimation "
+        "is noise; shapes, sizes and the code path are real.")

@@ -1,6 +1,4 @@
-import http.server
 import io
-import threading
 
 import numpy as np
 import pytest
@@ -124,29 +122,17 @@ def test_unknown_url_offline_is_a_clear_error():
 
 
 @pytest.fixture
-def image_server():
-    """A tiny HTTP server on loopback that serves one PNG and one non-image, counting requests."""
+def image_server(loopback):
+    """The shared loopback server, serving one PNG and (any other path) a non-image, counting requests."""
     png = io.BytesIO()
     Image.new("RGB", (3, 2), (9, 8, 7)).save(png, format="PNG")
     hits = {"count": 0}
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            hits["count"] += 1
-            body = png.getvalue() if self.path.endswith(".png") else b"<html>not an image</html>"
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def route(method, path):
+        hits["count"] += 1
+        return 200, {}, png.getvalue() if path.endswith(".png") else b"<html>not an image</html>"
 
-        def log_message(self, *args):
-            pass
-
-    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", hits
-    server.shutdown()
+    return loopback(route).url, hits
 
 
 def test_download_once_then_cache_hit(image_server, monkeypatch, tmp_path):

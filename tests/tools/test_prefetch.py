@@ -1,25 +1,22 @@
-"""helpers.prefetch against a fake Hub on loopback (HF_ENDPOINT): no test reaches the network.
+"""helpers.classroom.prefetch against the fake Hub on loopback (HF_ENDPOINT): no test reaches the network.
 
 huggingface_hub reads HF_ENDPOINT and HF_HOME when it is imported, so downloads run in a subprocess with
 that environment; a tiny driver there swaps the registries for one fake checkpoint and one fake image.
 """
 
 import hashlib
-import http.server
 import io
 import json
 import os
 import subprocess
 import sys
-import threading
-import urllib.parse
 
 import pytest
 from PIL import Image
 
-from helpers import prefetch
 from helpers.checkpoints import DEPTH_ANYTHING_PROCESSOR
-from helpers.prefetch import Item, Result, human_size
+from helpers.classroom import prefetch
+from helpers.classroom.prefetch import Item, Result, human_size
 
 TINY = "test-org/tiny-depth"
 BROKEN = "test-org/broken-depth"
@@ -44,79 +41,17 @@ FETCHED = ["config.json", "model.safetensors", "preprocessor_config.json"]
 IMAGE = _png()
 
 
-class FakeHub:
-    """The Hub's HTTP API as snapshot_download uses it (repo info, tree, resolve), plus plain image files."""
-
-    def __init__(self, repos: dict[str, dict[str, bytes]], files: dict[str, bytes]):
-        self.repos, self.files, self.requests = repos, files, []
-        hub = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_HEAD(self):
-                self._answer(head=True)
-
-            def do_GET(self):
-                self._answer(head=False)
-
-            def log_message(self, *args):
-                pass
-
-            def _answer(self, head):
-                path = urllib.parse.urlparse(self.path).path
-                hub.requests.append((self.command, path))
-                status, headers, body = hub.route(path)
-                self.send_response(status)
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                if not head:
-                    self.wfile.write(body)
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @staticmethod
-    def commit(repo_id: str) -> str:
-        return hashlib.sha1(repo_id.encode()).hexdigest()
-
-    def route(self, path: str):
-        as_json = {"Content-Type": "application/json"}
-        for repo_id, files in self.repos.items():
-            if path.startswith(f"/api/models/{repo_id}/revision/"):
-                info = {"id": repo_id, "sha": self.commit(repo_id), "siblings": [{"rfilename": f} for f in files]}
-                return 200, as_json, json.dumps(info).encode()
-            if path.startswith(f"/api/models/{repo_id}/tree/"):
-                tree = [{"type": "file", "path": p, "size": len(b), "oid": hashlib.sha1(b).hexdigest()}
-                        for p, b in files.items()]
-                return 200, as_json, json.dumps(tree).encode()
-            if path.startswith(f"/{repo_id}/resolve/"):
-                name = path[len(f"/{repo_id}/resolve/"):].split("/", 1)[1]
-                if name in files:
-                    etag = f'"{hashlib.sha1(files[name]).hexdigest()}"'
-                    return 200, {"X-Repo-Commit": self.commit(repo_id), "ETag": etag}, files[name]
-        if path in self.files:
-            return 200, {}, self.files[path]
-        return 404, {"X-Error-Code": "RepoNotFound"}, b'{"error": "not found"}'
-
-    def downloads(self) -> list[str]:
-        """Names of the files fetched (not API calls), sorted."""
-        return sorted(p.rsplit("/", 1)[-1] for method, p in self.requests if method == "GET" and not p.startswith("/api/"))
-
-
 @pytest.fixture
-def hub():
+def hub(fake_hub):
     broken = dict(REPO_FILES, **{"preprocessor_config.json": b"{not json"})
     bin_only = {k: v for k, v in REPO_FILES.items() if k != "model.safetensors"}
-    server = FakeHub({TINY: REPO_FILES, BROKEN: broken, BIN_ONLY: bin_only}, {"/images/pic.png": IMAGE})
-    yield server
-    server.server.shutdown()
+    return fake_hub({TINY: REPO_FILES, BROKEN: broken, BIN_ONLY: bin_only}, {"/images/pic.png": IMAGE})
 
 
 DRIVER = """
 import sys
-from helpers import checkpoints, data, prefetch
+from helpers import checkpoints, data
+from helpers.classroom import prefetch
 
 base, repos = sys.argv[1], sys.argv[2].split(",")
 checkpoints.CHECKPOINTS.clear()
@@ -145,8 +80,8 @@ def _prefetch(tmp_path, hub, *args, repos=(TINY,), offline=False):
     )
 
 
-def _snapshot(tmp_path, repo_id=TINY):
-    return tmp_path / "hf" / "hub" / f"models--{repo_id.replace('/', '--')}" / "snapshots" / FakeHub.commit(repo_id)
+def _snapshot(tmp_path, hub, repo_id=TINY):
+    return tmp_path / "hf" / "hub" / f"models--{repo_id.replace('/', '--')}" / "snapshots" / hub.commit(repo_id)
 
 
 def _cached_image(tmp_path, hub):
@@ -211,7 +146,7 @@ def test_check_on_an_empty_cache_lists_what_is_missing_and_downloads_nothing(tmp
 def test_prefetch_downloads_verifies_and_then_works_offline(tmp_path, hub, monkeypatch):
     done = _prefetch(tmp_path, hub)
     assert done.returncode == 0, done.stdout + done.stderr
-    snapshot = _snapshot(tmp_path)
+    snapshot = _snapshot(tmp_path, hub)
     # only configs, processor and safetensors: no duplicate .bin, no ONNX, no README
     assert sorted(p.name for p in snapshot.rglob("*")) == FETCHED
     assert hub.downloads() == sorted(FETCHED + ["pic.png"])
@@ -249,7 +184,7 @@ def test_prefetch_downloads_verifies_and_then_works_offline(tmp_path, hub, monke
 def test_a_checkpoint_that_does_not_load_is_reported_and_fails_the_run(tmp_path, hub):
     done = _prefetch(tmp_path, hub, repos=(TINY, BROKEN))
     assert done.returncode == 1
-    assert f"FAILED {BROKEN}: ValueError: {BROKEN} is in the cache at {_snapshot(tmp_path, BROKEN)} but does not load" \
+    assert f"FAILED {BROKEN}: ValueError: {BROKEN} is in the cache at {_snapshot(tmp_path, hub, BROKEN)} but does not load" \
         in done.stdout
     assert "total: 2 of 3 ready" in done.stdout
 
@@ -262,6 +197,6 @@ def test_prefetch_refuses_to_run_in_offline_mode(tmp_path, hub):
 def test_a_repository_without_safetensors_gets_its_pytorch_weights(tmp_path, hub):
     done = _prefetch(tmp_path, hub, "--only", BIN_ONLY, repos=(BIN_ONLY,))
     assert done.returncode == 0, done.stdout + done.stderr
-    assert sorted(p.name for p in _snapshot(tmp_path, BIN_ONLY).iterdir()) == [
+    assert sorted(p.name for p in _snapshot(tmp_path, hub, BIN_ONLY).iterdir()) == [
         "config.json", "preprocessor_config.json", "pytorch_model.bin"]
     assert hub.downloads() == ["config.json", "preprocessor_config.json", "pytorch_model.bin"]

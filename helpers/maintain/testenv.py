@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import tempfile
+from typing import Iterator
 
 DEAD_PROXY = "http://127.0.0.1:9"  # the discard port: nothing listens, so connections fail at once
+SCRATCH_PREFIX = "depth-tutorials-tests-"
 
 
-def offline_environment(scratch: str | None = None) -> dict[str, str]:
-    """Variables for an offline run: no Hub, an empty HF cache, a private helpers cache, dead proxies."""
-    scratch = scratch or tempfile.mkdtemp(prefix="depth-tutorials-tests-")
+def offline_variables(scratch: str) -> dict[str, str]:
+    """Variables for an offline run: no Hub, an empty HF cache and a private helpers cache under ``scratch``."""
     env = {
         "HF_HUB_OFFLINE": "1",
         "DEPTH_TUTORIALS_OFFLINE": "1",
         # an empty Hugging Face cache: a real checkpoint someone downloaded never changes a checked output
         "HF_HOME": os.path.join(scratch, "hf-home"),
         "DEPTH_TUTORIALS_CACHE": os.environ.get("DEPTH_TUTORIALS_TEST_CACHE") or os.path.join(scratch, "cache"),
-        "DEPTH_TUTORIALS_CI": "1",  # notebooks may use smaller repetition counts under tests
         # the visible knob in a notebook's settings cell: QUICK = os.environ.get("DEPTH_TUTORIALS_QUICK") == "1"
         "DEPTH_TUTORIALS_QUICK": "1",
         "MPLBACKEND": os.environ.get("MPLBACKEND", "Agg"),
@@ -29,6 +31,11 @@ def offline_environment(scratch: str | None = None) -> dict[str, str]:
     return env
 
 
-def under_tests() -> bool:
-    """True inside `pytest` (and notebooks it runs), where notebooks may choose smaller workloads."""
-    return os.environ.get("DEPTH_TUTORIALS_CI", "").strip() == "1"
+@contextlib.contextmanager
+def offline_environment() -> Iterator[dict[str, str]]:
+    """The offline variables over a fresh scratch folder, which is removed when the block ends."""
+    scratch = tempfile.mkdtemp(prefix=SCRATCH_PREFIX)
+    try:
+        yield offline_variables(scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)

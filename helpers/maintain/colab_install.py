@@ -1,7 +1,8 @@
-"""Setting the project up inside a Colab session (the generated first code cell of every notebook runs this).
+"""Setting the project up inside a Colab session (the generated Colab cell of every notebook runs this file).
 
-Standard library only, and run by file path (``runpy``), not imported as ``helpers.colab``: importing the
-package would import numpy & co. before they are installed. ``install(project)``:
+Standard library only, and run by file path (``runpy.run_path(..., run_name="__main__")``), not imported as
+``helpers.maintain.colab_install``: importing the package would import numpy & co. before they are installed.
+Run so, it calls ``install`` on the project folder it sits in. ``install(project)``:
 
 1. installs only what the notebooks need: the lines of ``requirements.txt`` above its
    ``RUNTIME_END`` line, minus the torch/torchvision pins. Colab's own torch and torchvision are
@@ -80,3 +81,7 @@ def install(project: Path) -> None:
             "Restart the session (menu Runtime > Restart session), then run the notebook again from the top: "
             "the install is kept, so this cell will be quick and pass."
         )
+
+
+if __name__ == "__main__":  # the generated Colab cell: runpy.run_path(".../helpers/maintain/colab_install.py", ...)
+    install(Path(__file__).resolve().parents[2])

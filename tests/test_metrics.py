@@ -1,4 +1,4 @@
-"""Depth metrics (helpers.metrics) against values computed by hand."""
+"""helpers.metrics: depth and disparity metrics against values computed by hand."""
 
 import math
 
@@ -8,8 +8,11 @@ import pytest
 from helpers.metrics import (
     DEPTH_METRICS,
     abs_rel,
+    bad_pixel_rate,
     delta_accuracy,
+    density,
     depth_metrics,
+    epe,
     log10_error,
     rmse,
     rmse_log,
@@ -102,3 +105,31 @@ def test_metrics_table_lines_up_rows_and_marks_missing_values():
     ]
     with pytest.raises(ValueError, match="at least one row"):
         metrics_table({})
+
+
+# ---- disparity metrics on hand-computed arrays -----------------------------------------------
+
+def test_epe_and_bad_pixels_on_known_values():
+    gt = np.array([[10.0, 20.0], [30.0, NAN]])
+    pred = np.array([[11.0, 23.0], [30.0, 5.0]])
+    assert epe(pred, gt) == pytest.approx((1 + 3 + 0) / 3)
+    assert bad_pixel_rate(pred, gt, threshold=2.0) == pytest.approx(100 / 3)
+    assert bad_pixel_rate(pred, gt, threshold=0.5) == pytest.approx(200 / 3)
+
+
+def test_perfect_prediction_has_zero_error():
+    gt = np.arange(12, dtype=float).reshape(3, 4)
+    assert epe(gt, gt) == 0.0 and bad_pixel_rate(gt, gt) == 0.0
+
+
+def test_density_counts_predictions_on_known_ground_truth():
+    gt = np.array([[1.0, 2.0, NAN, 4.0]])
+    pred = np.array([[1.0, NAN, 3.0, NAN]])
+    assert density(pred, gt) == pytest.approx(100 / 3)
+
+
+def test_metrics_refuse_mismatched_shapes_and_empty_overlap():
+    with pytest.raises(ValueError, match="resize first"):
+        epe(np.zeros((2, 2)), np.zeros((3, 3)))
+    with pytest.raises(ValueError, match="nothing to compare"):
+        epe(np.full((2, 2), NAN), np.ones((2, 2)))

@@ -1,22 +1,23 @@
-"""helpers.colab: what the Colab install cell installs, and the restart it asks for when it must."""
+"""helpers.maintain.colab_install: what the Colab install cell installs, and the restart it asks for when it must."""
 
 import subprocess
 import sys
 
 import pytest
 
-from helpers import colab
+from helpers.maintain import colab_install as colab
 from helpers.paths import PROJECT_ROOT
 
-RUNTIME = [
-    "transformers==5.23.0", "huggingface_hub==2.4.0", "pillow==13.0.0", "numpy==2.4.6", "matplotlib==3.11.2",
-    "requests==2.34.2", "opencv-python-headless==5.0.0.93", "tqdm==4.70.1", "-e .",
-]
+REQUIREMENTS = (PROJECT_ROOT / "requirements.txt").read_text().splitlines()  # the pins, read, never copied
+RUNTIME = ["transformers", "huggingface_hub", "pillow", "numpy", "matplotlib", "requests", "opencv-python-headless",
+           "tqdm", "-e ."]
 
 
 def test_colab_installs_what_the_notebooks_need_but_not_torch_or_the_test_tools():
-    wanted = colab.colab_requirements((PROJECT_ROOT / "requirements.txt").read_text())
-    assert [line for line in wanted if line and not line.startswith("#")] == RUNTIME
+    wanted = [line for line in colab.colab_requirements("\n".join(REQUIREMENTS)) if line and not line.startswith("#")]
+    assert [line.split("==")[0] for line in wanted] == RUNTIME
+    assert all(line in REQUIREMENTS for line in wanted)  # exactly the pinned lines of requirements.txt
+    assert all(line.count("==") == 1 for line in wanted if line != "-e .")
 
 
 def test_requirements_without_the_end_line_are_refused():
@@ -54,8 +55,23 @@ def test_install_writes_the_colab_requirements_runs_pip_there_and_adds_the_proje
     assert calls == [([sys.executable, "-m", "pip", "install", "-q", "-r", "requirements-colab.txt"],
                       {"cwd": project, "check": True})]
     written = (project / "requirements-colab.txt").read_text().splitlines()
-    assert [line for line in written if line and not line.startswith("#")] == RUNTIME
+    assert [line.split("==")[0] for line in written if line and not line.startswith("#")] == RUNTIME
+    assert all(line in REQUIREMENTS for line in written)
     assert sys.path[0] == str(project)
+
+
+def test_run_by_path_it_installs_the_project_it_sits_in(monkeypatch, tmp_path):
+    """As the generated Colab cell runs it: runpy.run_path(<project>/helpers/maintain/colab_install.py)."""
+    import runpy
+
+    project, calls = _project(tmp_path), []
+    (project / "helpers" / "maintain").mkdir(parents=True)
+    installer = project / "helpers" / "maintain" / "colab_install.py"
+    installer.write_text((PROJECT_ROOT / "helpers" / "maintain" / "colab_install.py").read_text())
+    monkeypatch.setattr(subprocess, "run", lambda command, **kwargs: calls.append(kwargs["cwd"]))
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    runpy.run_path(str(installer), run_name="__main__")
+    assert calls == [project] and sys.path[0] == str(project)
 
 
 def test_install_asks_for_a_restart_when_it_replaced_a_loaded_package(monkeypatch, tmp_path):

@@ -1,6 +1,6 @@
 """Download once, teach offline: every checkpoint and remote image the notebooks use, into the standard caches.
 
-``python -m helpers.prefetch`` fetches what the registries list (``helpers.checkpoints.CHECKPOINTS`` and the
+``python -m helpers.classroom.prefetch`` fetches what the registries list (``helpers.checkpoints.CHECKPOINTS`` and the
 remote entries of ``helpers.data.DATA``, the same registries the notebooks load from), verifies each one, and
 prints what it holds, how big, and where. ``--check`` only reports what is missing and downloads nothing.
 Afterwards the notebooks run with ``HF_HUB_OFFLINE=1`` on the real weights.
@@ -53,8 +53,8 @@ class Result:
 
 def plan(only: list[str] | None = None) -> list[Item]:
     """Everything the notebooks use that is not bundled, from the two registries (optionally a subset)."""
-    from .checkpoints import CHECKPOINTS
-    from .data import DATA
+    from ..checkpoints import CHECKPOINTS
+    from ..data import DATA
 
     items = [Item("checkpoint", hub_id, hub_id, info.licence) for hub_id, info in CHECKPOINTS.items()]
     items += [
@@ -96,12 +96,12 @@ def human_size(size: int) -> str:
 def cached_path(item: Item) -> Path | None:
     """Where the cache holds ``item`` now, or None; never uses the network."""
     if item.kind == "checkpoint":
-        from .checkpoints import cached_snapshot
+        from ..checkpoints import cached_snapshot
 
         return cached_snapshot(item.source)
-    from .data import _cached_download_path
+    from ..data import cached_download_path
 
-    path = _cached_download_path(item.source)
+    path = cached_download_path(item.source)
     return path if path.is_file() else None
 
 
@@ -114,9 +114,9 @@ def verify(item: Item, path: Path) -> None:
             AutoConfig.from_pretrained(path)
             AutoImageProcessor.from_pretrained(path)
         else:
-            from .data import _open_checked
+            from ..data import open_checked
 
-            _open_checked(path, str(path))
+            open_checked(path, str(path))
     except Exception as err:  # any loading error means the cached copy is unusable
         raise ValueError(f"{item.name} is in the cache at {path} but does not load: {err}") from err
 
@@ -124,12 +124,12 @@ def verify(item: Item, path: Path) -> None:
 def download(item: Item) -> Path:
     """Fetch ``item`` into its standard cache and return where it landed."""
     if item.kind == "image":
-        from .data import fetch
+        from ..data import fetch
 
         return fetch(item.source)  # the notebooks' own cache, so their load_image is a cache hit
     from huggingface_hub import snapshot_download
 
-    from .checkpoints import cached_snapshot
+    from ..checkpoints import cached_snapshot
 
     snapshot_download(item.source, allow_patterns=ALLOW_PATTERNS)
     folder = cached_snapshot(item.source)
@@ -185,7 +185,7 @@ def cache_locations() -> dict[str, Path]:
     """The two cache folders an instructor copies to prepare an offline room."""
     from huggingface_hub import constants
 
-    from .paths import cache_dir
+    from ..paths import cache_dir
 
     return {"Hugging Face cache (HF_HUB_CACHE)": Path(constants.HF_HUB_CACHE),
             "helpers cache (DEPTH_TUTORIALS_CACHE)": cache_dir()}
@@ -207,13 +207,13 @@ def summary(results: list[Result]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m helpers.prefetch [--check] [--only NAME ...]``: fetch or check everything the notebooks use."""
+    """``python -m helpers.classroom.prefetch [--check] [--only NAME ...]``: fetch or check everything the notebooks use."""
     import argparse
 
-    from .data import offline
+    from ..data import offline
 
     parser = argparse.ArgumentParser(
-        prog="python -m helpers.prefetch",
+        prog="python -m helpers.classroom.prefetch",
         description="Download every checkpoint and remote image the notebooks use into the standard caches, "
         "verify each, and print what is where. Afterwards the notebooks run with HF_HUB_OFFLINE=1.",
     )
@@ -226,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(err))
     if not args.check and offline():
         print("prefetch needs the network, but offline mode is on (HF_HUB_OFFLINE or DEPTH_TUTORIALS_OFFLINE).\n"
-              "Unset it for this command (e.g. `HF_HUB_OFFLINE=0 python -m helpers.prefetch`), "
+              "Unset it for this command (e.g. `HF_HUB_OFFLINE=0 python -m helpers.classroom.prefetch`), "
               "or use --check to see what is cached.")
         return 2
     results = run(items, check_only=args.check)
@@ -234,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     missing = [r.item.name for r in results if r.state == "missing"]
     failed = [r.item.name for r in results if r.state == "failed"]
     if missing:
-        print(f"missing: {', '.join(missing)}\nRun `python -m helpers.prefetch` with internet access to fetch them.")
+        print(f"missing: {', '.join(missing)}\nRun `python -m helpers.classroom.prefetch` with internet access to fetch them.")
     if missing or failed:
         return 1
     print("Everything is cached. Teach offline with HF_HUB_OFFLINE=1 (see README, 'For instructors').")

@@ -5,9 +5,10 @@ import json
 import nbformat
 import pytest
 
-from helpers import collection
-from helpers.collection import COLAB_SETUP, NAV_BOTTOM, NAV_TOP
-from helpers.notebooks import collection_problems, naming_problems, structure_problems
+from helpers.maintain import generated_cells as generated
+from helpers.maintain.generated_cells import COLAB_SETUP, NAV_BOTTOM, NAV_TOP
+from helpers.maintain.notebook_files import write_notebook
+from helpers.maintain.structure import collection_problems, naming_problems, structure_problems
 
 
 def test_the_collection_follows_the_house_style():
@@ -33,17 +34,17 @@ def _good_notebook(next_name="02_next.ipynb"):
     nb = nbformat.v4.new_notebook()
     nb.cells = [
         nbformat.v4.new_markdown_cell("# Title\n\nWhy.\n\n**What you will learn**\n- x\n\n**Prerequisites**\n- y"),
-        nbformat.v4.new_code_cell("CHECKPOINT = 'a'\nSEED = 0"),
+        nbformat.v4.new_code_cell("CHECKPOINT = 'a'\nSEED = 0\n\nimport helpers"),
         nbformat.v4.new_code_cell("# NBVAL_CHECK_OUTPUT\nprint(1)"),
         nbformat.v4.new_markdown_cell(f"## Summary\n- a\n\n{EXERCISES}"),
-        nbformat.v4.new_code_cell("from helpers.exercises import check\n\nanswer = None\ncheck(answer, 2, name='Exercise 1')"),
+        nbformat.v4.new_code_cell("answer = None\nhelpers.check(answer, 2, name='Exercise 1')"),
         nbformat.v4.new_markdown_cell(f"Next: [{next_name}]({next_name})"),
     ]
     nb.cells[2].outputs = [nbformat.v4.new_output("stream", name="stdout", text="1\n")]
-    generated = collection.generated_cells("01_this.ipynb", None, (next_name, "Next"), "https://github.com/o/r")
+    cells = generated.generated_cells("01_this.ipynb", None, (next_name, "Next"), "https://github.com/o/r")
     nb = json.loads(nbformat.writes(nb))
-    nb["cells"][1:1] = [generated[NAV_TOP], generated[COLAB_SETUP]]
-    nb["cells"].append(generated[NAV_BOTTOM])
+    nb["cells"][1:1] = [cells[NAV_TOP], cells[COLAB_SETUP]]
+    nb["cells"].append(cells[NAV_BOTTOM])
     return nb
 
 
@@ -60,7 +61,7 @@ def _move_nav_top_down(nb):
 
 
 def _drop_generated(nb):
-    nb["cells"] = [c for c in nb["cells"] if collection.generated_tag(c) is None]
+    nb["cells"] = [c for c in nb["cells"] if generated.generated_tag(c) is None]
 
 
 @pytest.mark.parametrize(
@@ -90,12 +91,20 @@ def _drop_generated(nb):
         (lambda nb: nb["cells"][4]["outputs"].append({"output_type": "error", "ename": "E", "evalue": "", "traceback": []}),
          "error output"),
         (lambda nb: nb["cells"][3].update(source="SEED = 0  # NBVAL_SKIP"), "without a reason"),
-        (_drop_generated, "has no generated navigation / Colab cells: run `python -m helpers.collection sync`"),
+        (_drop_generated, "has no generated navigation / Colab cells: run `python -m helpers.maintain.generated_cells sync`"),
         (lambda nb: nb["cells"].pop(), "needs exactly one generated 'nav-bottom' cell, found 0"),
         (lambda nb: nb["cells"].append(nb["cells"][1]), "needs exactly one generated 'nav-top' cell, found 2"),
         (_move_nav_top_down, "generated cells out of place"),
         (lambda nb: nb["cells"][2].update(source="import os"), "colab-setup cell must be code that acts only when"),
         (lambda nb: nb["cells"][1].update(source="[Contents](x)"), "no Open-in-Colab badge"),
+        (lambda nb: nb["cells"][1].update(source="".join(nb["cells"][1]["source"]) + "\n[Next](02_next.ipynb)"),
+         "exactly one generated link to the next notebook, 02_next.ipynb, in the nav-bottom cell (found 1 at the top"),
+        (lambda nb: nb["cells"][-1].update(source="---"), "(found 0 at the top, 0 at the bottom)"),
+        (lambda nb: nb["cells"][4].update(source="from helpers import load_image\nload_image('bee')"),
+         "cell 4 uses 'from helpers import': notebooks write `import helpers`"),
+        (lambda nb: nb["cells"][4].update(source="from helpers.metrics import epe"), "uses 'from helpers.metrics import'"),
+        (lambda nb: nb["cells"][4].update(source="import helpers.viz"), "uses 'import helpers.'"),
+        (lambda nb: nb["cells"][4].update(source="x = helpers.depthmath.as_array(1)"), "uses 'helpers.depthmath.a'"),
     ],
 )
 def test_each_rule_catches_its_breakage(breakage, expected):
@@ -107,6 +116,12 @@ def test_each_rule_catches_its_breakage(breakage, expected):
 
 def test_missing_link_to_the_next_notebook_is_caught():
     assert any("02_other.ipynb" in p for p in structure_problems(_good_notebook(), "02_other.ipynb"))
+
+
+def test_the_one_import_style_allows_attributes_of_exported_classes():
+    nb = _good_notebook()
+    nb["cells"][4]["source"] = "# NBVAL_CHECK_OUTPUT\nimport helpers\nK = helpers.Intrinsics.from_fov(4, 3, 60.0)  # helpers.batch, a comment"
+    assert structure_problems(nb, "02_next.ipynb") == []
 
 
 def test_naming_and_numbering_rules(tmp_path):
@@ -122,12 +137,12 @@ def test_naming_and_numbering_rules(tmp_path):
 
 def test_a_synced_collection_conforms_and_a_stale_one_is_named(tmp_path):
     for name, following in (("01_a.ipynb", "02_b.ipynb"), ("02_b.ipynb", "01_a.ipynb")):
-        collection.write_notebook(tmp_path / name, _good_notebook(following))
-    assert collection.main(["sync", "--folder", str(tmp_path)]) == 0
+        write_notebook(tmp_path / name, _good_notebook(following))
+    assert generated.main(["sync", "--folder", str(tmp_path)]) == 0
     assert collection_problems(tmp_path) == {}
     renamed = json.loads((tmp_path / "02_b.ipynb").read_text())
     renamed["cells"][0]["source"] = "# A new title\n\n**What you will learn**\n- x\n\n**Prerequisites**\n- y"
-    collection.write_notebook(tmp_path / "02_b.ipynb", renamed)
+    write_notebook(tmp_path / "02_b.ipynb", renamed)
     assert collection_problems(tmp_path) == {
-        "01_a.ipynb": ["navigation / Colab cells are out of date: run `python -m helpers.collection sync`"]
+        "01_a.ipynb": ["navigation / Colab cells are out of date: run `python -m helpers.maintain.generated_cells sync`"]
     }

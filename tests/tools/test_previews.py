@@ -1,11 +1,11 @@
-"""helpers.previews on tiny synthetic notebooks: progress lines, HTML copies, and the first failing cell named."""
+"""helpers.classroom.previews on tiny synthetic notebooks: progress lines, HTML copies, and the first failing cell named."""
 
 import re
 
 import nbformat
 import pytest
 
-from helpers.previews import main
+from helpers.classroom.previews import main
 
 
 def _write(folder, name, *sources):

@@ -1,6 +1,6 @@
 """Executed previews: run every notebook headless and write an HTML copy of each, outputs included.
 
-``python -m helpers.previews [--out build/previews] [--timeout 600] [--keep-going] [NOTEBOOK ...]`` prints one
+``python -m helpers.classroom.previews [--out build/previews] [--timeout 600] [--keep-going] [NOTEBOOK ...]`` prints one
 line per notebook (name, seconds, ok / FAILED) and exits 1 naming the first failing notebook and cell.
 It runs in your environment as it is: online or offline, real checkpoints or stand-ins.
 """
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .paths import PROJECT_ROOT
+from ..paths import PROJECT_ROOT
 
 DEFAULT_OUT = PROJECT_ROOT / "build" / "previews"
 
@@ -44,7 +44,7 @@ def _error_line(exc: BaseException, cell: dict | None) -> str:
 
 def run_notebook(path: Path, timeout: int = 600) -> tuple[Any, int | None, str | None]:
     """Execute a notebook in its own folder; return it with the index of the failing cell and the error (or Nones)."""
-    from .notebooks import notebook_client
+    from ..maintain.refresh import notebook_client
 
     notebook, client = notebook_client(path, timeout)
     started: list[int] = []
@@ -90,13 +90,13 @@ def failure_message(outcome: Outcome) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m helpers.previews [--out DIR] [--timeout S] [--keep-going] [NOTEBOOK ...]``."""
+    """``python -m helpers.classroom.previews [--out DIR] [--timeout S] [--keep-going] [NOTEBOOK ...]``."""
     import argparse
 
-    from .notebooks import list_notebooks
+    from ..maintain.notebook_files import list_notebooks
 
     parser = argparse.ArgumentParser(
-        prog="python -m helpers.previews",
+        prog="python -m helpers.classroom.previews",
         description="Run notebooks headless and write executed HTML copies (NN_name.html) to a folder.",
     )
     parser.add_argument("notebooks", nargs="*", type=Path, help="notebooks to run (default: all, in order)")

@@ -1,27 +1,31 @@
-"""The notebook collection itself: listing in reading order and the house-style structure rules."""
+"""The house-style structure rules every notebook follows (shared/STYLE.md), checked by the tests.
+
+``python -m helpers.maintain.structure`` prints every problem, one per line, and exits 1 if there is any.
+"""
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
-from .collection import COLAB_CHECK, COLAB_SETUP, GENERATED_TAGS, NAV_BOTTOM, NAV_TOP, generated_tag, plan_sync
-from .collection import _source
-from .paths import NOTEBOOKS_DIR
-
-NAME_PATTERN = re.compile(r"^(\d\d)_[a-z0-9]+(?:_[a-z0-9]+)*\.ipynb$")
+from ..paths import NOTEBOOKS_DIR
+from .generated_cells import (
+    COLAB_CHECK, COLAB_SETUP, GENERATED_TAGS, NAV_BOTTOM, NAV_TOP, SYNC_COMMAND, generated_tag, plan_sync,
+)
+from .notebook_files import NAME_PATTERN, cell_source, list_notebooks, read_notebook
 KNOB_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]*\s*=", re.MULTILINE)
 # The exercise convention: `1. **Title** (easy|medium|hard) ...`, each followed by a <details> solution.
 EXERCISE_ITEM = re.compile(r"^ {0,3}(\d+)\.\s+\*\*(.+?)\*\*[ \t]*(?:\((easy|medium|hard)\))?", re.MULTILINE)
 DETAILS_BLOCK = re.compile(r"<details>.*?</details>", re.DOTALL)
 LEVELS = ("easy", "medium", "hard")
-SYNC_HINT = "run `python -m helpers.collection sync`"
-
-
-def list_notebooks(folder: Path = NOTEBOOKS_DIR) -> list[Path]:
-    """The tutorial notebooks in reading order (``NN_title.ipynb``)."""
-    return sorted(p for p in Path(folder).glob("*.ipynb") if NAME_PATTERN.match(p.name))
+SYNC_HINT = f"run `{SYNC_COMMAND}`"
+# The one import style of notebooks: `import helpers`, then `helpers.name(...)` (every such name is exported by
+# helpers/__init__.py). These forms break it: `from helpers import x`, `from helpers.sub import x`,
+# `import helpers.sub` and `helpers.sub.x`.
+SUBMODULE_NAMES = tuple(sorted(p.stem for p in (Path(__file__).parents[1]).glob("*.py") if p.stem != "__init__"))
+OTHER_IMPORT_STYLE = re.compile(
+    r"^\s*(from\s+helpers(\.\w+)*\s+import\b|import\s+helpers\.)|\bhelpers\.(%s)\.\w" % "|".join(SUBMODULE_NAMES),
+    re.MULTILINE)
 
 
 def naming_problems(folder: Path = NOTEBOOKS_DIR) -> list[str]:
@@ -40,7 +44,7 @@ def naming_problems(folder: Path = NOTEBOOKS_DIR) -> list[str]:
 def _knobs_cell(cells: list[dict]) -> dict | None:
     """The first code cell that is not the Colab install cell."""
     for cell in cells:
-        if cell.get("cell_type") == "code" and "google.colab" not in _source(cell):
+        if cell.get("cell_type") == "code" and "google.colab" not in cell_source(cell):
             return cell
     return None
 
@@ -49,7 +53,7 @@ def _exercises_start(cells: list[dict]) -> int | None:
     """Index of the markdown cell that opens the '## Exercises' section (the last one), or None."""
     found = None
     for index, cell in enumerate(cells):
-        if cell.get("cell_type") == "markdown" and re.search(r"^## Exercises\s*$", _source(cell), re.MULTILINE):
+        if cell.get("cell_type") == "markdown" and re.search(r"^## Exercises\s*$", cell_source(cell), re.MULTILINE):
             found = index
     return found
 
@@ -60,7 +64,7 @@ def exercise_problems(cells: list[dict]) -> list[str]:
     if start is None:
         return []  # the missing section is reported by structure_problems
     section = [c for c in cells[start:] if generated_tag(c) is None]
-    text = "\n".join(_source(c) for c in section if c.get("cell_type") == "markdown")
+    text = "\n".join(cell_source(c) for c in section if c.get("cell_type") == "markdown")
     text = re.split(r"^## Exercises\s*$", text, maxsplit=1, flags=re.MULTILINE)[1]
     problems = [f"'## Exercises' must be the last section, but '{h}' follows it"
                 for h in re.findall(r"^## .*$", text, re.MULTILINE)]
@@ -80,9 +84,9 @@ def exercise_problems(cells: list[dict]) -> list[str]:
     levels = [item.group(3) for item in items if item.group(3)]
     if levels != sorted(levels, key=LEVELS.index):
         problems.append(f"exercises must rise in difficulty (easy, medium, hard); found {', '.join(levels)}")
-    if not any(c.get("cell_type") == "code" and re.search(r"\bcheck\(", _source(c)) for c in section):
+    if not any(c.get("cell_type") == "code" and re.search(r"\bcheck\(", cell_source(c)) for c in section):
         problems.append("no exercise can be checked by running code: after '## Exercises', add a code cell "
-                        "that calls check(answer, expected) from helpers.exercises")
+                        "that calls helpers.check(answer, expected)")
     return problems
 
 
@@ -101,10 +105,33 @@ def generated_cell_problems(cells: list[dict]) -> list[str]:
         problems.append("generated cells out of place (opening cell, nav-top, colab-setup, ..., nav-bottom last): "
                         + SYNC_HINT)
     colab = cells[tags.index(COLAB_SETUP)]
-    if colab.get("cell_type") != "code" or COLAB_CHECK not in _source(colab):
+    if colab.get("cell_type") != "code" or COLAB_CHECK not in cell_source(colab):
         problems.append(f"the colab-setup cell must be code that acts only when {COLAB_CHECK}: {SYNC_HINT}")
-    if "colab.research.google.com" not in _source(cells[tags.index(NAV_TOP)]):
+    if "colab.research.google.com" not in cell_source(cells[tags.index(NAV_TOP)]):
         problems.append(f"the nav-top cell has no Open-in-Colab badge: {SYNC_HINT}")
+    return problems
+
+
+def next_link_problems(cells: list[dict], next_name: str | None) -> list[str]:
+    """One generated link to the next notebook, at the end (nav-bottom); none at the top."""
+    if next_name is None:
+        return []
+    links = {generated_tag(c): cell_source(c).count(f"]({next_name})") for c in cells if generated_tag(c)}
+    if links.get(NAV_BOTTOM, 0) != 1 or links.get(NAV_TOP, 0) != 0:
+        return [f"needs exactly one generated link to the next notebook, {next_name}, in the nav-bottom cell "
+                f"(found {links.get(NAV_TOP, 0)} at the top, {links.get(NAV_BOTTOM, 0)} at the bottom): {SYNC_HINT}"]
+    return []
+
+
+def import_style_problems(cells: list[dict]) -> list[str]:
+    """Code cells that import from helpers otherwise than `import helpers` + `helpers.name`."""
+    problems = []
+    for index, cell in enumerate(cells):
+        if cell.get("cell_type") == "code" and generated_tag(cell) is None:
+            found = OTHER_IMPORT_STYLE.search(cell_source(cell))
+            if found:
+                problems.append(f"cell {index} uses {found.group(0).strip()!r}: notebooks write `import helpers` "
+                                "and call `helpers.name(...)` (export the name in helpers/__init__.py)")
     return problems
 
 
@@ -114,16 +141,16 @@ def structure_problems(notebook: dict, next_name: str | None) -> list[str]:
     problems: list[str] = []
     if not cells:
         return ["the notebook has no cells"]
-    opening = _source(cells[0])
+    opening = cell_source(cells[0])
     if cells[0].get("cell_type") != "markdown" or not opening.lstrip().startswith("# "):
         problems.append("the first cell must be markdown starting with '# Title'")
     for heading in ("What you will learn", "Prerequisites"):
         if heading not in opening:
             problems.append(f"the opening cell needs a '{heading}' section")
     knobs = _knobs_cell(cells)
-    if knobs is None or not KNOB_PATTERN.search(_source(knobs)):
+    if knobs is None or not KNOB_PATTERN.search(cell_source(knobs)):
         problems.append("the first code cell must hold the knobs (UPPER_CASE constants)")
-    markdown = "\n".join(_source(c) for c in cells if c.get("cell_type") == "markdown")
+    markdown = "\n".join(cell_source(c) for c in cells if c.get("cell_type") == "markdown")
     for heading in ("## Summary", "## Exercises"):
         if heading not in markdown:
             problems.append(f"missing a '{heading}' section")
@@ -132,12 +159,12 @@ def structure_problems(notebook: dict, next_name: str | None) -> list[str]:
         problems.append("'## Summary' must come before '## Exercises'")
     problems += exercise_problems(cells)
     problems += generated_cell_problems(cells)
-    if next_name and next_name not in markdown:
-        problems.append(f"no link to the next notebook, {next_name}")
+    problems += next_link_problems(cells, next_name)
+    problems += import_style_problems(cells)
     for index, cell in enumerate(cells):
         if cell.get("cell_type") != "code":
             continue
-        source = _source(cell)
+        source = cell_source(cell)
         outputs = cell.get("outputs", [])
         if any(o.get("output_type") == "error" for o in outputs):
             problems.append(f"cell {index} stores an error output")
@@ -155,101 +182,27 @@ def collection_problems(folder: Path = NOTEBOOKS_DIR) -> dict[str, list[str]]:
     report = {"*": naming_problems(folder)}
     for i, path in enumerate(notebooks):
         following = notebooks[i + 1].name if i + 1 < len(notebooks) else None
-        report[path.name] = structure_problems(json.loads(path.read_text(encoding="utf-8")), following)
+        report[path.name] = structure_problems(read_notebook(path), following)
     for path in plan_sync(folder):
         if not any(SYNC_HINT in problem for problem in report[path.name]):
             report[path.name].append(f"navigation / Colab cells are out of date: {SYNC_HINT}")
     return {name: found for name, found in report.items() if found}
 
 
-WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-
-
-def strip_unchecked_outputs(notebook: dict) -> dict:
-    """Keep stored outputs only in ``# NBVAL_CHECK_OUTPUT`` cells; clear timing metadata and unchecked counts.
-
-    Checked cells are numbered 1, 2, ... in order: nbval refuses a reference cell that has outputs but no
-    execution count ("Unrun reference cell has outputs"), and fixed numbers keep diffs small. The saved
-    widget state (progress bars) goes too unless a kept output shows a widget: it is rewritten with new
-    random ids on every run and would fill every diff.
-    """
-    checked = 0
-    for cell in notebook.get("cells", []):
-        cell.get("metadata", {}).pop("execution", None)
-        if cell.get("cell_type") != "code":
-            continue
-        count = None
-        if "NBVAL_CHECK_OUTPUT" in _source(cell):
-            checked += 1
-            count = checked
-        else:
-            cell["outputs"] = []
-        cell["execution_count"] = count
-        for output in cell.get("outputs", []):
-            if "execution_count" in output:
-                output["execution_count"] = count
-    kept = [output for cell in notebook.get("cells", []) for output in cell.get("outputs", [])]
-    if not any(WIDGET_VIEW in output.get("data", {}) for output in kept):
-        notebook.get("metadata", {}).pop("widgets", None)
-    return notebook
-
-
-def notebook_client(path: Path, timeout: int = 600):
-    """``(notebook, client)``: a kernel client that runs the notebook in its own folder, as nbval does."""
-    import nbformat
-    from nbclient import NotebookClient
-
-    notebook = nbformat.read(str(path), as_version=4)
-    client = NotebookClient(
-        notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(Path(path).parent)}}
-    )
-    return notebook, client
-
-
-def execute(path: Path, timeout: int = 600):
-    """Run a notebook top to bottom in its own folder (as nbval does) and return the executed notebook."""
-    notebook, client = notebook_client(path, timeout)
-    client.execute()
-    return notebook
-
-
-def refresh(path: Path) -> None:
-    """Re-execute a notebook offline (the test environment) and store only its checked outputs."""
-    import os
-
-    import nbformat
-
-    from .testenv import offline_environment
-
-    os.environ.update(offline_environment())
-    notebook = execute(path)
-    stripped = strip_unchecked_outputs(json.loads(nbformat.writes(notebook)))
-    Path(path).write_text(json.dumps(stripped, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
-    """``python -m helpers.notebooks refresh [NOTEBOOK ...]`` (default: all) or ``check``."""
+    """``python -m helpers.maintain.structure [--folder DIR]``: print every structure problem; exit 1 if any."""
     import argparse
-    import sys
 
-    parser = argparse.ArgumentParser(prog="python -m helpers.notebooks", description=main.__doc__)
-    parser.add_argument("command", choices=["refresh", "check"])
-    parser.add_argument("notebooks", nargs="*", type=Path)
+    parser = argparse.ArgumentParser(prog="python -m helpers.maintain.structure", description=main.__doc__)
+    parser.add_argument("--folder", type=Path, default=NOTEBOOKS_DIR, help="notebooks folder (default: notebooks/)")
     args = parser.parse_args(argv)
-    if args.command == "check":
-        problems = collection_problems()
-        for name, found in problems.items():
-            for problem in found:
-                print(f"{name}: {problem}")
-        return 1 if problems else 0
-    for path in args.notebooks or list_notebooks():
-        print(f"refreshing {path} ...", flush=True)
-        try:
-            refresh(path)
-        except Exception as err:  # nbclient's CellExecutionError names the cell and the traceback
-            print(f"FAILED: {path}\n{err}", file=sys.stderr)
-            return 1
-    return 0
+    problems = collection_problems(args.folder)
+    for name, found in problems.items():
+        for problem in found:
+            print(f"{name}: {problem}")
+    if not problems:
+        print("every notebook follows the structure rules")
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":

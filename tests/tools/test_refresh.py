@@ -1,10 +1,10 @@
-"""`helpers.notebooks.strip_unchecked_outputs`: what a refreshed notebook keeps, in a form nbval accepts."""
+"""`helpers.maintain.refresh.strip_unchecked_outputs`: what a refreshed notebook keeps, in a form nbval accepts."""
 
 import json
 
 import nbformat
 
-from helpers.notebooks import strip_unchecked_outputs
+from helpers.maintain.refresh import strip_unchecked_outputs
 
 
 def _executed_notebook():

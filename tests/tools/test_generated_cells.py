@@ -1,4 +1,4 @@
-"""helpers.collection: the generated navigation, Colab badge and Colab install cells, on synthetic notebooks."""
+"""helpers.maintain.generated_cells: navigation, Colab badge and Colab set-up cells, on synthetic notebooks."""
 
 import json
 import subprocess
@@ -8,12 +8,13 @@ import types
 import nbformat
 import pytest
 
-from helpers import collection
-from helpers.collection import COLAB_SETUP, NAV_BOTTOM, NAV_TOP, main, plan_sync, repository_url
+from helpers.maintain import generated_cells as generated
+from helpers.maintain.generated_cells import COLAB_SETUP, NAV_BOTTOM, NAV_TOP, main, plan_sync, repository_url
 from helpers.paths import PROJECT_ROOT
 
 REPO = "https://github.com/depth-tutorials/depth-estimation-tutorials"
 COLAB = "https://colab.research.google.com/github/depth-tutorials/depth-estimation-tutorials/blob/main/notebooks/"
+CONTENTS = f"[Contents]({REPO}/blob/main/README.md#the-notebooks)"  # absolute: it works on Colab too
 
 
 def _notebook(title, minor=5):
@@ -33,7 +34,7 @@ def _notebook(title, minor=5):
 @pytest.fixture
 def folder(tmp_path):
     for name, title in [("01_first.ipynb", "First"), ("02_second.ipynb", "Second"), ("03_third.ipynb", "Third")]:
-        collection.write_notebook(tmp_path / name, _notebook(title))
+        generated.write_notebook(tmp_path / name, _notebook(title))
     return tmp_path
 
 
@@ -70,14 +71,15 @@ def test_sync_inserts_the_generated_cells_in_house_order(folder):
     assert main(["sync", "--folder", str(folder)]) == 0
     second = _load(folder / "02_second.ipynb")
     assert _tags(second) == [None, NAV_TOP, COLAB_SETUP, None, None, NAV_BOTTOM]
-    nav = "← [01 — First](01_first.ipynb) · [Contents](../README.md#the-notebooks) · [03 — Third](03_third.ipynb) →"
+    nav = f"← [01 — First](01_first.ipynb) · {CONTENTS}"
     assert "".join(second["cells"][1]["source"]).splitlines() == [
-        f"<!-- {collection.GENERATED_NOTE} -->",
+        f"<!-- {generated.GENERATED_NOTE} -->",
         f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({COLAB}02_second.ipynb)",
         "",
         nav,
     ]
-    assert "".join(second["cells"][-1]["source"]).splitlines()[-3:] == ["---", "", nav]
+    # the one link to the next notebook is at the end, where the reader has finished
+    assert "".join(second["cells"][-1]["source"]).splitlines()[-3:] == ["---", "", "**Next:** [03 — Third](03_third.ipynb) →"]
     assert [c["id"] for c in second["cells"][1:3]] == [NAV_TOP, COLAB_SETUP]
     # the author's cells are untouched, in their order
     for name, original in originals.items():
@@ -87,14 +89,14 @@ def test_sync_inserts_the_generated_cells_in_house_order(folder):
     # the first has no previous link, the last no next link
     first_nav = "".join(_load(folder / "01_first.ipynb")["cells"][1]["source"]).splitlines()[-1]
     last_nav = "".join(_load(folder / "03_third.ipynb")["cells"][-1]["source"]).splitlines()[-1]
-    assert first_nav == "[Contents](../README.md#the-notebooks) · [02 — Second](02_second.ipynb) →"
-    assert last_nav == "← [02 — Second](02_second.ipynb) · [Contents](../README.md#the-notebooks)"
+    assert first_nav == CONTENTS
+    assert last_nav == f"This was the last notebook: back to the {CONTENTS}."
 
 
 def test_sync_is_idempotent_and_check_reports_out_of_date_notebooks(folder, capsys):
     assert main(["sync", "--check", "--folder", str(folder)]) == 1
     assert capsys.readouterr().out.splitlines() == [
-        f"{n}: navigation / Colab cells are out of date; run `python -m helpers.collection sync`"
+        f"{n}: navigation / Colab cells are out of date; run `python -m helpers.maintain.generated_cells sync`"
         for n in ("01_first.ipynb", "02_second.ipynb", "03_third.ipynb")
     ]
     main(["sync", "--folder", str(folder)])
@@ -110,7 +112,7 @@ def test_a_new_title_updates_exactly_the_neighbours(folder):
     main(["sync", "--folder", str(folder)])
     nb = _load(folder / "02_second.ipynb")
     nb["cells"][0]["source"] = ["# Renamed\n", "\n", "Why."]
-    collection.write_notebook(folder / "02_second.ipynb", nb)
+    generated.write_notebook(folder / "02_second.ipynb", nb)
     assert sorted(p.name for p in plan_sync(folder)) == ["01_first.ipynb", "03_third.ipynb"]
 
 
@@ -122,7 +124,7 @@ def test_misplaced_or_duplicated_generated_cells_are_put_back(folder):
     nb["cells"].insert(4, nav_top)  # moved among the author's cells
     nb["cells"].append(dict(nb["cells"][-1]))  # a pasted duplicate of the bottom bar
     nb["cells"][2]["source"] = ["# hand-edited\n"]
-    collection.write_notebook(path, nb)
+    generated.write_notebook(path, nb)
     assert list(plan_sync(folder)) == [path]
     main(["sync", "--folder", str(folder)])
     assert _tags(_load(path)) == [None, NAV_TOP, COLAB_SETUP, None, None, NAV_BOTTOM]
@@ -130,7 +132,7 @@ def test_misplaced_or_duplicated_generated_cells_are_put_back(folder):
 
 
 def test_notebooks_before_format_4_5_get_no_cell_ids(tmp_path):
-    collection.write_notebook(tmp_path / "01_old.ipynb", _notebook("Old", minor=4))
+    generated.write_notebook(tmp_path / "01_old.ipynb", _notebook("Old", minor=4))
     main(["sync", "--folder", str(tmp_path)])
     assert all("id" not in cell for cell in _load(tmp_path / "01_old.ipynb")["cells"])
 
@@ -144,7 +146,7 @@ def test_a_broken_notebook_is_named_and_nothing_is_written(folder, capsys):
 
 
 def _colab_source():
-    cells = collection.generated_cells("01_a.ipynb", None, None, REPO)
+    cells = generated.generated_cells("01_a.ipynb", None, None, REPO)
     return "".join(cells[COLAB_SETUP]["source"])
 
 
@@ -157,16 +159,16 @@ def test_the_colab_cell_does_nothing_outside_colab(monkeypatch):
 
 
 def test_on_colab_the_cell_clones_the_project_and_runs_its_colab_installer(monkeypatch, tmp_path):
-    """The generated cell with a fake google.colab and fake git/pip: clone, then helpers/colab.py by path."""
-    source = _colab_source().replace('pathlib.Path("/content/', f'pathlib.Path("{tmp_path}/')
+    """The generated cell with a fake google.colab and fake git/pip: clone, then the installer by path."""
+    source = _colab_source().replace('"/content/', f'"{tmp_path}/')
     project = tmp_path / "depth-estimation-tutorials"
     calls = []
 
     def fake_run(command, **kwargs):
         calls.append((command, kwargs.get("cwd")))
         if command[0] == "git":  # the clone brings the real requirements file and installer
-            (project / "helpers").mkdir(parents=True)
-            for name in ("requirements.txt", "helpers/colab.py"):
+            (project / "helpers" / "maintain").mkdir(parents=True)
+            for name in ("requirements.txt", "helpers/maintain/colab_install.py"):
                 (project / name).write_text((PROJECT_ROOT / name).read_text())
 
     monkeypatch.setattr(subprocess, "run", fake_run)
@@ -177,7 +179,8 @@ def test_on_colab_the_cell_clones_the_project_and_runs_its_colab_installer(monke
         (["git", "clone", "--depth", "1", REPO, str(project)], None),
         ([sys.executable, "-m", "pip", "install", "-q", "-r", "requirements-colab.txt"], project),
     ]
-    assert "transformers==5.23.0" in (project / "requirements-colab.txt").read_text().splitlines()
+    pinned = [line for line in (PROJECT_ROOT / "requirements.txt").read_text().splitlines() if line.startswith("transformers==")]
+    assert pinned and pinned[0] in (project / "requirements-colab.txt").read_text().splitlines()
     assert sys.path[0] == str(project)
 
     calls.clear()  # run again (a second notebook, or after a restart): no second clone
@@ -185,12 +188,21 @@ def test_on_colab_the_cell_clones_the_project_and_runs_its_colab_installer(monke
     assert [command[0] for command, _ in calls] == [sys.executable]
 
 
+def test_the_colab_cell_is_short_and_collapsed():
+    cell = generated.generated_cells("01_a.ipynb", None, None, REPO)[COLAB_SETUP]
+    lines = "".join(cell["source"]).splitlines()
+    assert len(lines) <= 5 and lines[0].startswith("#@title ")  # Colab shows the title as a form, code hidden
+    assert cell["metadata"] == {"cellView": "form", "jupyter": {"source_hidden": True}, "tags": [COLAB_SETUP]}
+    assert 'runpy.run_path("/content/depth-estimation-tutorials/helpers/maintain/colab_install.py"' in lines[-1]
+    assert (PROJECT_ROOT / "helpers" / "maintain" / "colab_install.py").is_file()
+
+
 def test_the_real_notebooks_are_in_sync():
-    assert [p.name for p in plan_sync()] == [], "run `python -m helpers.collection sync`"
+    assert [p.name for p in plan_sync()] == [], "run `python -m helpers.maintain.generated_cells sync`"
 
 
 def test_a_title_that_already_starts_with_its_number_is_not_numbered_twice():
-    from helpers.collection import link_text, notebook_title
+    from helpers.maintain.generated_cells import link_text, notebook_title
 
     notebook = {"cells": [{"cell_type": "markdown", "source": "# 03 — Manual inference\n\ntext"}]}
     assert notebook_title(notebook, "x") == "Manual inference"

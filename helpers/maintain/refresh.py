@@ -1,0 +1,104 @@
+"""Refreshing a notebook's checked outputs: run it offline as the tests do, keep only the checked cells' outputs.
+
+``python -m helpers.maintain.refresh [NOTEBOOK ...]`` (default: every notebook) after changing a notebook.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .notebook_files import cell_source, list_notebooks, write_notebook
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def strip_unchecked_outputs(notebook: dict) -> dict:
+    """Keep stored outputs only in ``# NBVAL_CHECK_OUTPUT`` cells; clear timing metadata and unchecked counts.
+
+    Checked cells are numbered 1, 2, ... in order: nbval refuses a reference cell that has outputs but no
+    execution count ("Unrun reference cell has outputs"), and fixed numbers keep diffs small. The saved
+    widget state (progress bars) goes too unless a kept output shows a widget: it is rewritten with new
+    random ids on every run and would fill every diff.
+    """
+    checked = 0
+    for cell in notebook.get("cells", []):
+        cell.get("metadata", {}).pop("execution", None)
+        if cell.get("cell_type") != "code":
+            continue
+        count = None
+        if "NBVAL_CHECK_OUTPUT" in cell_source(cell):
+            checked += 1
+            count = checked
+        else:
+            cell["outputs"] = []
+        cell["execution_count"] = count
+        for output in cell.get("outputs", []):
+            if "execution_count" in output:
+                output["execution_count"] = count
+    kept = [output for cell in notebook.get("cells", []) for output in cell.get("outputs", [])]
+    if not any(WIDGET_VIEW in output.get("data", {}) for output in kept):
+        notebook.get("metadata", {}).pop("widgets", None)
+    return notebook
+
+
+def notebook_client(path: Path, timeout: int = 600):
+    """``(notebook, client)``: a kernel client that runs the notebook in its own folder, as nbval does."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(str(path), as_version=4)
+    client = NotebookClient(
+        notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(Path(path).parent)}}
+    )
+    return notebook, client
+
+
+def execute(path: Path, timeout: int = 600):
+    """Run a notebook top to bottom in its own folder (as nbval does) and return the executed notebook."""
+    notebook, client = notebook_client(path, timeout)
+    client.execute()
+    return notebook
+
+
+def refresh(path: Path) -> None:
+    """Re-execute a notebook offline (the test environment) and store only its checked outputs."""
+    import os
+
+    import nbformat
+
+    from .testenv import offline_environment
+
+    saved = dict(os.environ)
+    with offline_environment() as env:
+        os.environ.update(env)  # the kernel inherits it
+        try:
+            notebook = execute(path)
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+    write_notebook(path, strip_unchecked_outputs(json.loads(nbformat.writes(notebook))))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m helpers.maintain.refresh [NOTEBOOK ...]`` (default: every notebook)."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(
+        prog="python -m helpers.maintain.refresh",
+        description="Re-run notebooks offline (as the tests do) and keep only the outputs of checked cells.")
+    parser.add_argument("notebooks", nargs="*", type=Path, help="notebooks to refresh (default: all)")
+    args = parser.parse_args(argv)
+    for path in args.notebooks or list_notebooks():
+        print(f"refreshing {path} ...", flush=True)
+        try:
+            refresh(path)
+        except Exception as err:  # nbclient's CellExecutionError names the cell and the traceback
+            print(f"FAILED: {path}\n{err}", file=sys.stderr)
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

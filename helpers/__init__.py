@@ -15,12 +15,13 @@ from .depthmath import (
     valid_mask,
 )
 from .env import notebook_setup, pick_device, seed_everything
+from .machine import cpu_features, describe_cpu
 from .paths import DATA_DIR, NOTEBOOKS_DIR, PROJECT_ROOT
 from .viz import colorize, nearness, show_depth, show_grid
 
 __all__ = [
     "BEE_URL", "CHECKPOINTS", "DATA", "DATA_DIR", "NOTEBOOKS_DIR", "PROJECT_ROOT", "StereoCalibration",
-    "StereoPair", "checkpoint_info", "colorize", "depth_to_disparity", "disparity_to_depth",
+    "StereoPair", "checkpoint_info", "colorize", "cpu_features", "depth_to_disparity", "describe_cpu", "disparity_to_depth",
     "hub_is_reachable", "is_stand_in", "load_image", "load_stereo_pair", "nearness", "normalize_minmax",
     "normalize_percentile", "notebook_setup", "pick_device", "resolve_checkpoint", "seed_everything",
     "show_depth", "show_grid", "stand_in_label", "stereo_disparity_to_depth", "to_uint8", "valid_mask",

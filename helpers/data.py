@@ -255,6 +255,8 @@ def _registry_name(text: str) -> str | None:
     """The registry name for a name or for the URL of a remote entry (the guide's address or the current one)."""
     if text in DATA:
         return text
+    if not text.startswith(("http://", "https://")):
+        return None
     return next((n for n, e in DATA.items() if e.remote and text in (e.source, e.url, e.cache_key)), None)
 
 

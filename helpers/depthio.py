@@ -10,6 +10,7 @@ a wrong scale can no longer be applied silently.
 from __future__ import annotations
 
 import math
+import numbers
 import warnings
 from pathlib import Path
 
@@ -37,7 +38,7 @@ def save_depth_png16(path, depth_m, scale: float = DEPTH_PNG_SCALE, overwrite: b
     The default scale 1000 stores millimetres, so the range is 0.001 m .. 65.535 m. The scale is written
     to the PNG text chunk ``depth_scale``, which ``load_depth_png16`` reads back.
     """
-    if not (isinstance(scale, (int, float)) and math.isfinite(scale) and scale > 0):
+    if isinstance(scale, (str, bytes, bool)) or not isinstance(scale, numbers.Real) or not (math.isfinite(scale) and scale > 0):
         raise ValueError(f"scale must be a positive number of PNG units per metre (e.g. 1000 for millimetres), got {scale!r}.")
     depth = as_array(depth_m)
     if depth.ndim != 2:

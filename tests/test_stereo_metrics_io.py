@@ -109,7 +109,8 @@ def test_png16_without_a_scale_chunk(tmp_path):
 
 
 def test_png16_refuses_a_scale_that_is_not_a_positive_number(tmp_path):
-    for bad in (0, -1.0, float("nan"), "1000"):
+    assert png_depth_scale(save_depth_png16(tmp_path / "np.png", np.ones((2, 2)), scale=np.float32(256))) == 256.0
+    for bad in (0, -1.0, float("nan"), "1000", True):
         with pytest.raises(ValueError, match="scale must be a positive number"):
             save_depth_png16(tmp_path / "x.png", np.ones((2, 2)), scale=bad)
     assert not (tmp_path / "x.png").exists()

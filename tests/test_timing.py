@@ -1,9 +1,16 @@
-"""helpers.timing: warm-up and repetition counts, medians, GPU synchronisation, shares and speedups."""
+"""helpers.timing: warm-up and repetition counts, medians, GPU synchronisation, shares and speedups; 07's stages,
+layer rates, plots and targets."""
+
+from types import SimpleNamespace
 
 import pytest
 import torch
 
-from helpers.timing import Timing, markdown_table, shares, speedups, synchronize, time_call, time_interleaved
+import helpers.timing as timing_module
+from helpers.timing import (
+    StageTimings, Target, Timing, best_batched, layer_rates, markdown_table, plot_stage_shares, plot_variant_times,
+    shares, speed_targets, speedups, synchronize, time_call, time_interleaved, time_stages,
+)
 
 
 def test_warmup_runs_are_not_timed_and_repeats_are():
@@ -65,13 +72,6 @@ def test_interleaved_runs_take_turns_after_the_warm_up():
 
 
 # ---- notebook 07's measurements ---------------------------------------------------------------------
-
-from types import SimpleNamespace  # noqa: E402
-
-import helpers.timing as timing_module  # noqa: E402
-from helpers.timing import (  # noqa: E402
-    StageTimings, Target, best_batched, layer_rates, plot_stage_shares, plot_variant_times, speed_targets, time_stages,
-)
 
 NAMES = ["pipeline, one call per image", "pipeline, list, batch_size=4", "predict_depth, batch 4",
          "predict_depth, batch 4, fixed 518×518", "eager attention", "bfloat16 (predict_depth, batch 1)"]

@@ -10,18 +10,22 @@ from .align import align_disparity, fit_scale_shift, median_scale
 from .batch import predict_depth, predict_folder
 from .checkpoints import checkpoint_info, load_depth_model, resolve_checkpoint
 from .data import load_image, load_stereo_pair
-from .depthio import load_depth_png16, save_depth_npy, save_depth_png16
-from .depthmath import as_array, to_uint8
+from .depthio import load_depth_png16, png_depth_scale, save_depth_npy, save_depth_png16
+from .depthmath import as_array
 from .env import notebook_setup, pick_device
 from .exercises import check
 from .geometry import (
     Intrinsics, PointCloud, backproject, discontinuity_mask, point_cloud, project, read_ply, write_ply,
     z_to_ray_distance,
 )
+from .machine import describe_cpu
 from .metrics import bad_pixel_rate, density, depth_metrics, epe, metrics_table
 from .standins import is_stand_in, stand_in_label
 from .stereo import sgbm_disparity
-from .timing import markdown_table, shares, speedups, time_call, time_interleaved
+from .timing import (
+    best_batched, layer_rates, markdown_table, plot_stage_shares, plot_variant_times, shares, speed_targets, time_call,
+    time_interleaved, time_stages,
+)
 from .viz import colorize, show_depth, show_grid
 from .zoedepth import remove_zoedepth_padding, zoedepth_input_size, zoedepth_padded_size, zoedepth_padding
 
@@ -29,15 +33,16 @@ __all__ = [
     # checkpoints and stand-ins
     "checkpoint_info", "is_stand_in", "load_depth_model", "resolve_checkpoint", "stand_in_label",
     # data and files
-    "load_depth_png16", "load_image", "load_stereo_pair", "save_depth_npy", "save_depth_png16",
+    "load_depth_png16", "load_image", "load_stereo_pair", "png_depth_scale", "save_depth_npy", "save_depth_png16",
     # notebook set-up and exercises
-    "check", "notebook_setup", "pick_device",
+    "check", "describe_cpu", "notebook_setup", "pick_device",
     # depth maths, alignment, metrics
     "align_disparity", "as_array", "bad_pixel_rate", "density", "depth_metrics", "epe", "fit_scale_shift",
-    "median_scale", "metrics_table", "to_uint8",
+    "median_scale", "metrics_table",
     # models: ZoeDepth's padding, stereo, batches, timing
-    "markdown_table", "predict_depth", "predict_folder", "remove_zoedepth_padding", "sgbm_disparity", "shares",
-    "speedups", "time_call", "time_interleaved", "zoedepth_input_size", "zoedepth_padded_size", "zoedepth_padding",
+    "best_batched", "layer_rates", "markdown_table", "plot_stage_shares", "plot_variant_times", "predict_depth",
+    "predict_folder", "remove_zoedepth_padding", "sgbm_disparity", "shares", "speed_targets", "time_call",
+    "time_interleaved", "time_stages", "zoedepth_input_size", "zoedepth_padded_size", "zoedepth_padding",
     # geometry
     "Intrinsics", "PointCloud", "backproject", "discontinuity_mask", "point_cloud", "project", "read_ply",
     "write_ply", "z_to_ray_distance",

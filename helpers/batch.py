@@ -12,8 +12,9 @@ padded results also differ, and nothing in transformers removes that padding aga
 
 Files (``predict_folder(..., out_dir=...)``): ``<stem>.npy`` always (float32, exact, whatever the
 model outputs). ``<stem>.png`` (16-bit) only for *metric* models, storing ``round(metres * png_scale)``
-with ``png_scale=256`` by default (the KITTI convention: up to 255.99 m in 3.9 mm steps; read it back
-with ``helpers.depthio.load_depth_png16(path, scale=256)``). Relative models (Depth Anything V2
+with the project's default ``png_scale=1000`` (millimetres, up to 65.535 m; the file states its scale
+and ``helpers.depthio.load_depth_png16(path)`` reads it; pass ``png_scale=256``, KITTI's convention, for
+outdoor scenes beyond 65 m). Relative models (Depth Anything V2
 relative, DPT) output disparity-like numbers with an unknown scale and shift per image: no fixed
 scale can make them a depth file, so they are stored as ``.npy`` only. Existing files are never
 overwritten unless ``overwrite=True``; this is checked before any model runs.
@@ -180,7 +181,7 @@ def predict_folder(
     folder: str | Path,
     out_dir: str | Path | None = None,
     overwrite: bool = False,
-    png_scale: float = 256.0,
+    png_scale: float = 1000.0,  # helpers.depthio.DEPTH_PNG_SCALE: millimetres
     **kwargs: Any,
 ) -> dict[str, np.ndarray]:
     """Depth for every image in ``folder`` (``{file name: depth map}``), optionally written to ``out_dir``.

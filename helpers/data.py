@@ -19,10 +19,43 @@ from .paths import cache_dir, data_path
 class DataFile:
     """One entry of the data registry: where it comes from, its checksum and its licence."""
 
-    source: str  # a file name in data/ or an https URL
+    source: str  # a file name in data/, an http(s) URL, or "hub:<path>" for a file served by the Hugging Face Hub
     sha256: str | None  # None for remote files whose bytes we cannot pin offline
     licence: str
     fallback: str | None = None  # bundled entry used when a remote file cannot be fetched
+
+    @property
+    def remote(self) -> bool:
+        """True for entries that are downloaded (a URL or a Hub file), False for bundled files."""
+        return self.source.startswith(("http://", "https://", HUB))
+
+    @property
+    def url(self) -> str:
+        """Where to download the entry now: Hub files from the endpoint the Hub client uses (HF_ENDPOINT)."""
+        if self.source.startswith(HUB):
+            return f"{hub_endpoint()}/{self.source[len(HUB):]}"
+        return self.source
+
+    @property
+    def cache_key(self) -> str:
+        """The address the cache is keyed by: for Hub files the huggingface.co URL, whatever the endpoint."""
+        if self.source.startswith(HUB):
+            return f"{DEFAULT_HUB_ENDPOINT}/{self.source[len(HUB):]}"
+        return self.source
+
+
+HUB = "hub:"
+DEFAULT_HUB_ENDPOINT = "https://huggingface.co"
+
+
+def hub_endpoint() -> str:
+    """The Hub address the Hugging Face client uses: ``HF_ENDPOINT`` as set now, else huggingface_hub's own."""
+    endpoint = os.environ.get("HF_ENDPOINT", "").strip()
+    if not endpoint:
+        from huggingface_hub import constants
+
+        endpoint = constants.ENDPOINT
+    return endpoint.rstrip("/")
 
 
 # One registry for every image the notebooks use (data/README.md gives the full credits).
@@ -57,22 +90,23 @@ DATA: dict[str, DataFile] = {
         "c2dd0de7c538df8d111e479619b129464d0269d0ae5fd18ca91d33a7fdfea95c",
         "Public domain (SpaceX), via scikit-image",
     ),
-    # The task guide's own pictures, fetched from the Hub's documentation-images dataset.
+    # The task guide's own pictures, from the Hub's documentation-images dataset (through a mirror when
+    # HF_ENDPOINT names one, as the Hub client does).
     "bee": DataFile(
-        "https://huggingface.co/datasets/huggingface/documentation-images/resolve/main/bee.jpg",
+        "hub:datasets/huggingface/documentation-images/resolve/main/bee.jpg",
         None,
         "Hugging Face documentation image",
         fallback="chelsea",
     ),
     "cat_chonk": DataFile(
-        "https://huggingface.co/datasets/huggingface/documentation-images/resolve/main/pipeline-cat-chonk.jpeg",
+        "hub:datasets/huggingface/documentation-images/resolve/main/pipeline-cat-chonk.jpeg",
         None,
         "Hugging Face documentation image",
         fallback="chelsea",
     ),
 }
 
-BEE_URL = DATA["bee"].source
+BEE_URL = DATA["bee"].cache_key  # the address the task guide writes
 
 
 def _sha256(path: Path) -> str:
@@ -82,7 +116,7 @@ def _sha256(path: Path) -> str:
 def bundled_file(name: str) -> Path:
     """Path of a bundled registry entry, checked against its sha256."""
     entry = DATA[name]
-    if entry.source.startswith(("http://", "https://")):
+    if entry.remote:
         raise ValueError(f"{name!r} is a remote entry; use fetch({name!r}) or load_image({name!r}).")
     path = data_path(entry.source)
     if entry.sha256 and _sha256(path) != entry.sha256:
@@ -106,26 +140,52 @@ def cached_download_path(url: str) -> Path:
     return cache_dir() / "images" / f"{digest}-{name}"
 
 
-def fetch(url: str, timeout: float = 10.0) -> Path:
-    """Download ``url`` once into the cache and return the cached path (a cache hit returns at once)."""
-    target = cached_download_path(url)
+def fetch(url: str, timeout: float = 10.0, cache_key: str | None = None) -> Path:
+    """Download ``url`` once into the cache (keyed by ``cache_key``, default the URL) and return the cached path."""
+    target = cached_download_path(cache_key or url)
     if target.is_file():
         return target
     if offline():
-        raise ConnectionError(f"Not downloading {url}: offline mode is on (HF_HUB_OFFLINE / DEPTH_TUTORIALS_OFFLINE).")
+        raise ConnectionError(f"Not downloading {url}: offline mode is on (HF_HUB_OFFLINE or DEPTH_TUTORIALS_OFFLINE)")
     import requests
 
     try:
         response = requests.get(url, timeout=timeout)
         response.raise_for_status()
     except requests.RequestException as err:
-        raise ConnectionError(f"Could not download {url}: {err}") from err
+        raise ConnectionError(f"Could not download {url}: {_reason(err)}") from err
     open_checked(io.BytesIO(response.content), url)  # refuse to cache something that is not an image
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as tmp:
         tmp.write(response.content)
     os.replace(tmp.name, target)
     return target
+
+
+def fetch_entry(name: str, timeout: float = 10.0) -> Path:
+    """Download a remote registry entry once (from ``HF_ENDPOINT`` for Hub files) and return the cached path."""
+    entry = DATA[name]
+    return fetch(entry.url, timeout=timeout, cache_key=entry.cache_key)
+
+
+def cached_entry(name: str) -> Path | None:
+    """The cached copy of a remote registry entry, or None; never uses the network."""
+    path = cached_download_path(DATA[name].cache_key)
+    return path if path.is_file() else None
+
+
+def _reason(err: Exception) -> str:
+    """A short reason for a failed download: the HTTP status, a timeout, or no connection."""
+    import requests
+
+    response = getattr(err, "response", None)
+    if response is not None:
+        return f"HTTP {response.status_code}"
+    if isinstance(err, requests.Timeout):
+        return "no answer in time"
+    if isinstance(err, requests.ConnectionError):
+        return "no connection"
+    return type(err).__name__
 
 
 def open_checked(fp, label: str) -> Image.Image:
@@ -167,26 +227,51 @@ def load_image(source: str | Path | Image.Image, timeout: float = 10.0) -> Image
     if isinstance(source, Image.Image):
         return to_rgb(source)
     text = str(source)
-    if text in DATA:
-        entry = DATA[text]
-        if not entry.source.startswith(("http://", "https://")):
-            return to_rgb(open_checked(bundled_file(text), text))
-        text = entry.source
+    name = _registry_name(text)
+    if name is not None and not DATA[name].remote:
+        return to_rgb(open_checked(bundled_file(name), name))
+    if name is not None:
+        entry = DATA[name]
+        try:
+            return to_rgb(open_checked(fetch_entry(name, timeout=timeout), name))
+        except (ConnectionError, ValueError) as err:
+            if entry.fallback is None:
+                raise
+            print(fallback_notice(name, err))
+            return to_rgb(open_checked(bundled_file(entry.fallback), entry.fallback))
     if text.startswith(("http://", "https://")):
         try:
             return to_rgb(open_checked(fetch(text, timeout=timeout), text))
         except (ConnectionError, ValueError) as err:
-            fallback = next((e.fallback for e in DATA.values() if e.source == text and e.fallback), None)
-            if fallback is None:
-                raise ConnectionError(f"{err} This URL has no bundled fallback: check the address or your network.") from err
-            print(f"[helpers] Could not fetch {text} ({err}).\n[helpers] Using the bundled photo '{fallback}' instead.")
-            return to_rgb(open_checked(bundled_file(fallback), fallback))
+            raise ConnectionError(f"{str(err).rstrip('.')}. This URL has no bundled fallback: check the address or your network.") from err
     path = Path(text).expanduser()
     if not path.exists():
         raise FileNotFoundError(f"No image at {path}. Give a file path, an http(s) URL or one of: {', '.join(DATA)}.")
     if path.is_dir():
         raise IsADirectoryError(f"{path} is a folder; give the path of one image file.")
     return to_rgb(open_checked(path, str(path)))
+
+
+def _registry_name(text: str) -> str | None:
+    """The registry name for a name or for the URL of a remote entry (the guide's address or the current one)."""
+    if text in DATA:
+        return text
+    if not text.startswith(("http://", "https://")):
+        return None
+    return next((n for n, e in DATA.items() if e.remote and text in (e.source, e.url, e.cache_key)), None)
+
+
+def fallback_notice(name: str, err: Exception) -> str:
+    """One sentence: which picture could not be had, why, what is shown instead, and what to do."""
+    entry = DATA[name]
+    if offline():
+        return (f"[helpers] Offline mode is on and '{name}' is not in the cache, so the bundled photo "
+                f"'{entry.fallback}' is shown instead; to get '{name}', run `python -m helpers.classroom.prefetch --only {name}` "
+                "once with network access.")
+    why = str(err).split(": ", 1)[-1] if isinstance(err, ConnectionError) else "the file is not an image"
+    return (f"[helpers] Could not download '{name}' from {entry.url} ({why}), so the bundled photo "
+            f"'{entry.fallback}' is shown instead; check your network, or set HF_ENDPOINT to a Hub mirror you can "
+            "reach, and run the cell again.")
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,12 @@
-"""Honest timings: warm-up runs, several repetitions, the median, and a GPU that has really finished."""
+"""Honest timings: warm-up runs, several repetitions, the median, and a GPU that has really finished;
+plus the measurements, plots and targets of notebook 07 (stages, one layer's rate, batched variants)."""
 
 from __future__ import annotations
 
 import statistics
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 
 @dataclass(frozen=True)
@@ -119,3 +120,157 @@ def markdown_table(timings: Mapping[str, Timing], baseline: str | None = None, i
         row += [(extra or {}).get(name, {}).get(column, "") for column in extra_columns]
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
+
+
+# ---- notebook 07's measurements: the three stages, one layer's arithmetic rate, the plots, the targets ----
+
+@dataclass(frozen=True)
+class StageTimings:
+    """``time_stages``'s result: each stage's timing, the whole pipeline call's, and one run's inputs and outputs."""
+
+    stages: dict[str, Timing]
+    whole: Timing
+    inputs: Any
+    outputs: Any
+
+    @property
+    def overhead(self) -> float:
+        """How much longer the pipeline call takes than the bare forward pass (0.05 = 5 %)."""
+        return self.whole.median_s / self.stages["forward"].median_s - 1.0
+
+
+def time_stages(pipe: Any, image: Any, repeats: int, warmup: int, device: Any = "cpu") -> StageTimings:
+    """Time a depth pipeline's pre-processing, forward pass and post-processing separately, and the whole call.
+
+    The stages use the documented transformers calls (image processor, model, ``post_process_depth_estimation``)
+    and are timed in turns with the pipeline call, so a change in load hits all four alike.
+    """
+    import torch
+
+    processor, model = pipe.image_processor, pipe.model
+    dtype = next(model.parameters()).dtype
+
+    def pre():
+        return processor(images=image, return_tensors="pt").to(device=device, dtype=dtype)
+
+    inputs = pre()
+
+    def forward():
+        with torch.inference_mode():
+            return model(**inputs)
+
+    outputs = forward()
+
+    def post():  # positional, as the pipeline does: source_sizes for ZoeDepth, target_sizes for DPT models
+        return processor.post_process_depth_estimation(outputs, [(image.height, image.width)])
+
+    timings = time_interleaved({"pre-processing": pre, "forward": forward, "post-processing": post,
+                                "pipeline call": lambda: pipe(image)}, repeats, warmup, device)
+    whole = timings.pop("pipeline call")
+    return StageTimings(timings, whole, inputs, outputs)
+
+
+def layer_rates(layer: Any, tokens: int, batches: Iterable[int] = (1, 4, 16), repeats: int = 50,
+                warmup: int = 3, device: Any = "cpu") -> dict[int, float]:
+    """GFLOP/s of one linear layer on the rows of each batch size (``batch × tokens`` rows; 2 × rows × in × out per call).
+
+    Timed in turns (1, 4, 16, 1, 4, 16, ...): a shared machine's speed drifts, and taking turns exposes
+    every batch size to the same drift, so the ratios hold even when the rates move.
+    """
+    import torch
+
+    batches = tuple(batches)
+    inputs = {b: torch.randn(b * tokens, layer.in_features, device=device, dtype=layer.weight.dtype) for b in batches}
+    with torch.inference_mode():
+        timings = time_interleaved({b: (lambda x=x: layer(x)) for b, x in inputs.items()}, repeats, warmup, device)
+    return {b: 2 * b * tokens * layer.in_features * layer.out_features / timings[b].median_s / 1e9 for b in batches}
+
+
+def plot_stage_shares(stage_timings: Mapping[str, Mapping[str, Timing]], title: str) -> Any:
+    """Horizontal stacked bars: each model's time split into its stages (percent), its total in ms beside it."""
+    import matplotlib.pyplot as plt
+
+    colours = {"pre-processing": "tab:blue", "forward": "tab:orange", "post-processing": "tab:green"}
+    fig, ax = plt.subplots(figsize=(9, 1.0 + 0.7 * len(stage_timings)), constrained_layout=True)
+    for row, (name, stages) in enumerate(stage_timings.items()):
+        left = 0.0
+        for stage, share in shares(stages).items():
+            ax.barh(row, share, left=left, color=colours.get(stage), label=stage if row == 0 else None)
+            if share > 6:
+                ax.text(left + share / 2, row, f"{share:.0f} %", ha="center", va="center", color="white")
+            left += share
+        ax.text(101, row, f"{sum(t.median_ms for t in stages.values()):.0f} ms", va="center")
+    ax.set_yticks(range(len(stage_timings)), list(stage_timings))
+    ax.set_xlim(0, 112)
+    ax.set_xlabel("share of the time per image (%)")
+    ax.set_title(title)
+    ax.legend(ncols=3, loc="upper center", bbox_to_anchor=(0.5, -0.35), frameon=False)
+    plt.close(fig)
+    return fig
+
+
+def plot_variant_times(timings: Mapping[str, Timing], baseline: str, items: int, title: str) -> Any:
+    """Bars of each variant's median time per item, labelled with its speedup over ``baseline`` (grey)."""
+    import matplotlib.pyplot as plt
+
+    ratios = speedups(timings, baseline)
+    names = list(timings)[::-1]
+    per_item_ms = [timings[n].median_ms / items for n in names]
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(names) + 1.2), constrained_layout=True)
+    colours = ["tab:grey" if n == baseline else ("tab:green" if ratios[n] >= 1 else "tab:red") for n in names]
+    ax.barh(names, per_item_ms, color=colours)
+    for row, name in enumerate(names):
+        ax.text(per_item_ms[row], row, f" {ratios[name]:.2f}×", va="center")
+    log = max(per_item_ms) > 8 * min(per_item_ms)  # one very slow variant would squash the others
+    if log:
+        ax.set_xscale("log")
+        ax.set_xlim(min(per_item_ms) / 1.5, max(per_item_ms) * 2.5)
+    else:
+        ax.set_xlim(0, max(per_item_ms) * 1.18)
+    ax.set_xlabel(f"median time per image (ms){' (log scale)' if log else ''} — shorter is faster; "
+                  "label: speedup vs the grey baseline")
+    ax.set_title(title)
+    plt.close(fig)
+    return fig
+
+
+def best_batched(timings: Mapping[str, Timing], baseline: str, images_per_pass: Mapping[str, int],
+                 exclude: Iterable[str] = ()) -> tuple[str, float]:
+    """The fastest variant that runs more than one image per forward pass: ``(name, speedup over baseline)``.
+
+    Chosen by ``images_per_pass`` (the batch size each variant was built with), never by its name: a name
+    like "bfloat16 (predict_depth, batch 1)" contains "batch" but batches nothing. ``exclude`` leaves out
+    variants that change the result (e.g. resizing every image to one fixed size).
+    """
+    ratios = speedups(timings, baseline)
+    skipped = set(exclude)
+    batched = [name for name in timings if images_per_pass.get(name, 1) > 1 and name not in skipped]
+    if not batched:
+        raise ValueError("no timed variant runs more than one image per forward pass; give their batch sizes "
+                         "in images_per_pass.")
+    best = max(batched, key=ratios.__getitem__)
+    return best, ratios[best]
+
+
+@dataclass(frozen=True)
+class Target:
+    """One speed target checked against a measurement."""
+
+    what: str
+    value: str
+    goal: str
+    met: bool
+
+    def __str__(self) -> str:
+        return f"{'met    ' if self.met else 'NOT met'}  {self.what}: {self.value} (target {self.goal})"
+
+
+def speed_targets(pipeline_overhead: float, batched: tuple[str, float], colorize_4k_ms: float) -> list[Target]:
+    """This project's three speed targets against measured values (overhead as a fraction, speedup, milliseconds)."""
+    name, speedup = batched
+    return [
+        Target("pipeline overhead over the bare forward pass", f"{100 * pipeline_overhead:.1f} %", "≤ 10 %",
+               pipeline_overhead <= 0.10),
+        Target(f"batched throughput ({name})", f"{speedup:.2f}×", "≥ 1.3×", speedup >= 1.3),
+        Target("colorize a 3840×2160 depth map", f"{colorize_4k_ms:.1f} ms", "≤ 40 ms", colorize_4k_ms <= 40),
+    ]

@@ -9,7 +9,7 @@ from PIL import Image
 
 from helpers.batch import is_metric_model, list_images, output_paths, predict_depth, predict_folder
 from helpers.checkpoints import resolve_checkpoint
-from helpers.depthio import load_depth_png16
+from helpers.depthio import load_depth_png16, png_depth_scale
 
 DA = "depth-anything/Depth-Anything-V2-Small-hf"
 ZOE = "Intel/zoedepth-nyu-kitti"
@@ -173,15 +173,16 @@ def test_relative_model_writes_npy_only_and_refuses_to_overwrite(tmp_path, da):
         predict_folder(model, processor, folder, out_dir=folder, progress=False)
 
 
-def test_metric_model_also_writes_a_16_bit_png_in_256ths_of_a_metre(tmp_path, zoe):
+def test_metric_model_also_writes_a_16_bit_png_in_millimetres_that_states_its_scale(tmp_path, zoe):
     model, processor = zoe
     folder, out = _folder(tmp_path), tmp_path / "out"
     depths = predict_folder(model, processor, folder, out_dir=out, processor_kwargs=SMALL_ZOE, progress=False)
     assert sorted(p.name for p in out.iterdir()) == ["a.npy", "a.png", "b.npy", "b.png", "c.npy", "c.png"]
     raw = np.asarray(Image.open(out / "a.png"))
     assert raw.dtype == np.uint16 and raw.shape == (50, 50)  # a.JPG is the square image
-    np.testing.assert_array_equal(raw, np.round(depths["a.JPG"].astype(np.float64) * 256).astype(np.uint16))
-    np.testing.assert_allclose(load_depth_png16(out / "a.png", scale=256), depths["a.JPG"], atol=0.5 / 256 + 1e-6)
+    np.testing.assert_array_equal(raw, np.round(depths["a.JPG"].astype(np.float64) * 1000).astype(np.uint16))
+    assert png_depth_scale(out / "a.png") == 1000.0  # the project default, stated in the file
+    np.testing.assert_allclose(load_depth_png16(out / "a.png"), depths["a.JPG"], atol=0.5 / 1000 + 1e-6)
 
 
 def test_name_clashes_are_refused(tmp_path, da):

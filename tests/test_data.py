@@ -113,7 +113,22 @@ def test_bundled_file_checks_its_checksum(monkeypatch):
 def test_guide_url_falls_back_to_the_bundled_photo_offline(capsys):
     out = load_image(BEE_URL)
     assert np.array_equal(np.asarray(out), np.asarray(load_image("chelsea")))
-    assert "Using the bundled photo 'chelsea'" in capsys.readouterr().out
+    assert capsys.readouterr().out == (
+        "[helpers] Offline mode is on and 'bee' is not in the cache, so the bundled photo 'chelsea' is shown "
+        "instead; to get 'bee', run `python -m helpers.classroom.prefetch --only bee` once with network access.\n"
+    )
+
+
+def test_guide_pictures_come_from_hf_endpoint_at_call_time(monkeypatch):
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9/")
+    assert data.DATA["bee"].url == "http://127.0.0.1:9/datasets/huggingface/documentation-images/resolve/main/bee.jpg"
+    monkeypatch.delenv("HF_ENDPOINT")
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "ENDPOINT", "https://hf.example")
+    assert data.DATA["cat_chonk"].url == (
+        "https://hf.example/datasets/huggingface/documentation-images/resolve/main/pipeline-cat-chonk.jpeg")
+    assert BEE_URL == "https://huggingface.co/datasets/huggingface/documentation-images/resolve/main/bee.jpg"
 
 
 def test_unknown_url_offline_is_a_clear_error():
@@ -130,7 +145,10 @@ def image_server(loopback):
 
     def route(method, path):
         hits["count"] += 1
-        return 200, {}, png.getvalue() if path.endswith(".png") else b"<html>not an image</html>"
+        hits.setdefault("paths", []).append(path)
+        if "missing" in path:
+            return 404, {}, b""
+        return 200, {}, png.getvalue() if path.endswith((".png", ".jpg")) else b"<html>not an image</html>"
 
     return loopback(route).url, hits
 
@@ -155,3 +173,33 @@ def test_download_of_a_non_image_is_refused_and_not_cached(image_server, monkeyp
     with pytest.raises(ConnectionError):
         load_image(f"{base}/page.html")
     assert not (tmp_path / "images").exists() or not any((tmp_path / "images").iterdir())
+
+
+def _online(monkeypatch, tmp_path, endpoint):
+    monkeypatch.setenv("DEPTH_TUTORIALS_OFFLINE", "0")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setenv("DEPTH_TUTORIALS_CACHE", str(tmp_path))
+    monkeypatch.setenv("HF_ENDPOINT", endpoint)
+
+
+def test_the_guide_picture_comes_from_the_hub_mirror(image_server, monkeypatch, tmp_path, capsys):
+    base, hits = image_server
+    _online(monkeypatch, tmp_path, base)
+    bee = load_image("bee")
+    assert hits["paths"] == ["/datasets/huggingface/documentation-images/resolve/main/bee.jpg"]
+    assert bee.size == (3, 2) and bee.getpixel((0, 0)) == (9, 8, 7)
+    assert capsys.readouterr().out == ""  # no fallback
+    # the guide's own address means the same file: served from the cache, no second request
+    assert load_image(BEE_URL).getpixel((2, 1)) == (9, 8, 7) and hits["count"] == 1
+
+
+def test_a_mirror_without_the_picture_gives_one_clear_notice(image_server, monkeypatch, tmp_path, capsys):
+    base, _ = image_server
+    _online(monkeypatch, tmp_path, base + "/missing")
+    out = load_image("bee")
+    assert np.array_equal(np.asarray(out), np.asarray(load_image("chelsea")))
+    assert capsys.readouterr().out == (
+        f"[helpers] Could not download 'bee' from {base}/missing/datasets/huggingface/documentation-images/resolve/main/"
+        "bee.jpg (HTTP 404), so the bundled photo 'chelsea' is shown instead; check your network, or set HF_ENDPOINT "
+        "to a Hub mirror you can reach, and run the cell again.\n"
+    )

@@ -1,10 +1,12 @@
 """helpers.depthio: lossless depth files (16-bit PNG in millimetres, .npy)."""
 
+import warnings
+
 import numpy as np
 import pytest
 from PIL import Image
 
-from helpers.depthio import load_depth_png16, save_depth_npy, save_depth_png16
+from helpers.depthio import DEPTH_PNG_SCALE, load_depth_png16, png_depth_scale, save_depth_npy, save_depth_png16
 
 NAN = np.nan
 
@@ -15,9 +17,52 @@ def test_png16_round_trip_in_millimetres(tmp_path):
     depth = np.array([[0.5, 1.2344], [65.535, NAN]], dtype=np.float32)
     path = save_depth_png16(tmp_path / "d.png", depth)
     assert np.asarray(Image.open(path)).tolist() == [[500, 1234], [65535, 0]]
+    assert DEPTH_PNG_SCALE == 1000.0 and png_depth_scale(path) == 1000.0
     back = load_depth_png16(path)
     np.testing.assert_allclose(back[0], [0.5, 1.234], atol=1e-6)
     assert back[1, 0] == pytest.approx(65.535) and np.isnan(back[1, 1])
+
+
+def test_png16_file_states_its_scale_and_the_loader_uses_it(tmp_path):
+    depth = np.array([[2.5, 0.01], [100.0, 1 / 256]])
+    path = save_depth_png16(tmp_path / "kitti.png", depth, scale=256)
+    assert np.asarray(Image.open(path)).tolist() == [[640, 3], [25600, 1]]  # exact integers: round(m * 256)
+    assert Image.open(path).text == {"depth_scale": "256.0"}
+    assert png_depth_scale(path) == 256.0
+    np.testing.assert_array_equal(load_depth_png16(path), np.float32([[2.5, 3 / 256], [100.0, 1 / 256]]))
+    np.testing.assert_array_equal(load_depth_png16(path, scale=256), load_depth_png16(path))  # agreeing is fine
+
+
+def test_png16_a_scale_that_contradicts_the_file_is_an_error(tmp_path):
+    path = save_depth_png16(tmp_path / "mm.png", np.full((2, 2), 2.0))
+    with pytest.raises(ValueError) as caught:
+        load_depth_png16(path, scale=256)
+    assert str(caught.value) == (
+        f"{path} states its depth scale as 1000 units per metre (PNG text chunk 'depth_scale'), "
+        "but scale=256 was passed; leave scale out to use the file's, or pass scale=1000."
+    )
+
+
+def test_png16_without_a_scale_chunk(tmp_path):
+    path = tmp_path / "plain.png"
+    Image.fromarray(np.array([[0, 640], [2500, 65535]], dtype=np.uint16)).save(path)  # e.g. a KITTI file
+    assert png_depth_scale(path) is None
+    with pytest.warns(UserWarning, match=r"does not state its depth scale.*assuming 1000.*KITTI depth PNGs use 256"):
+        assumed = load_depth_png16(path)
+    np.testing.assert_array_equal(assumed[~np.isnan(assumed)], np.float32([640, 2500, 65535]) / np.float32(1000))
+    assert np.isnan(assumed[0, 0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a stated scale: no warning
+        kitti = load_depth_png16(path, scale=256)
+    assert kitti[0, 1] == 2.5 and kitti[1, 0] == pytest.approx(2500 / 256)
+
+
+def test_png16_refuses_a_scale_that_is_not_a_positive_number(tmp_path):
+    assert png_depth_scale(save_depth_png16(tmp_path / "np.png", np.ones((2, 2)), scale=np.float32(256))) == 256.0
+    for bad in (0, -1.0, float("nan"), "1000", True):
+        with pytest.raises(ValueError, match="scale must be a positive number"):
+            save_depth_png16(tmp_path / "x.png", np.ones((2, 2)), scale=bad)
+    assert not (tmp_path / "x.png").exists()
 
 
 def test_png16_refuses_overflow_negatives_and_overwrites(tmp_path):

@@ -1,9 +1,16 @@
-"""helpers.timing: warm-up and repetition counts, medians, GPU synchronisation, shares and speedups."""
+"""helpers.timing: warm-up and repetition counts, medians, GPU synchronisation, shares and speedups; 07's stages,
+layer rates, plots and targets."""
+
+from types import SimpleNamespace
 
 import pytest
 import torch
 
-from helpers.timing import Timing, markdown_table, shares, speedups, synchronize, time_call, time_interleaved
+import helpers.timing as timing_module
+from helpers.timing import (
+    StageTimings, Target, Timing, best_batched, layer_rates, markdown_table, plot_stage_shares, plot_variant_times,
+    shares, speed_targets, speedups, synchronize, time_call, time_interleaved, time_stages,
+)
 
 
 def test_warmup_runs_are_not_timed_and_repeats_are():
@@ -62,3 +69,113 @@ def test_interleaved_runs_take_turns_after_the_warm_up():
     assert list(timings) == ["a", "b"] and all(len(t.samples_s) == 2 for t in timings.values())
     with pytest.raises(ValueError, match="repeats"):
         time_interleaved({"a": lambda: None}, repeats=0)
+
+
+# ---- notebook 07's measurements ---------------------------------------------------------------------
+
+NAMES = ["pipeline, one call per image", "pipeline, list, batch_size=4", "predict_depth, batch 4",
+         "predict_depth, batch 4, fixed 518×518", "eager attention", "bfloat16 (predict_depth, batch 1)"]
+PASSES = {NAMES[1]: 4, NAMES[2]: 4, NAMES[3]: 4, NAMES[5]: 1}
+
+
+def _timings(*seconds):
+    return {name: Timing((s,)) for name, s in zip(NAMES, seconds)}
+
+
+def test_best_batched_selects_by_batch_size_not_by_name():
+    # bfloat16 at batch 1 is the fastest and has "batch" in its name: it must not count as batched
+    timings = _timings(2.0, 2.0 / 0.97, 2.0 / 0.95, 1.0, 2.0, 2.0 / 1.87)
+    name, speedup = best_batched(timings, NAMES[0], PASSES, exclude=[NAMES[3]])
+    assert (name, round(speedup, 2)) == ("pipeline, list, batch_size=4", 0.97)
+    assert best_batched(timings, NAMES[0], PASSES)[0] == NAMES[3]  # the fixed-size one counts unless excluded
+    with pytest.raises(ValueError, match="more than one image per forward pass"):
+        best_batched(timings, NAMES[0], {NAMES[5]: 1})
+
+
+def test_speed_targets_verdicts_and_lines():
+    targets = speed_targets(0.05, ("predict_depth, batch 4", 1.33), 41.0)
+    assert [t.met for t in targets] == [True, True, False]
+    assert [str(t) for t in targets] == [
+        "met      pipeline overhead over the bare forward pass: 5.0 % (target ≤ 10 %)",
+        "met      batched throughput (predict_depth, batch 4): 1.33× (target ≥ 1.3×)",
+        "NOT met  colorize a 3840×2160 depth map: 41.0 ms (target ≤ 40 ms)",
+    ]
+    assert not speed_targets(0.1001, ("x", 1.29), 40.0)[1].met and speed_targets(0.10, ("x", 1.3), 40.0)[0].met
+    assert Target("a", "1", "2", True).met
+
+
+def test_layer_rates_count_two_flops_per_multiply_add(monkeypatch):
+    layer = torch.nn.Linear(8, 32)
+    seen = {}
+
+    def fake(fns, repeats, warmup, device):
+        seen.update(repeats=repeats, warmup=warmup, rows={b: None for b in fns})
+        return {b: Timing((0.001 * b,)) for b in fns}  # 1 ms per image's rows
+
+    monkeypatch.setattr(timing_module, "time_interleaved", fake)
+    rates = layer_rates(layer, tokens=10, batches=(1, 4), repeats=7)
+    # 2 × (b × 10 rows) × 8 × 32 = b × 5120 FLOP in b ms -> 5.12 MFLOP/s = 0.00512 GFLOP/s, whatever b
+    assert rates == pytest.approx({1: 0.00512, 4: 0.00512})
+    assert seen["repeats"] == 7 and seen["warmup"] == 3 and list(seen["rows"]) == [1, 4]
+
+
+def test_layer_rates_runs_the_layer_on_batch_times_tokens_rows():
+    rows = []
+    layer = torch.nn.Linear(4, 6)
+    layer.register_forward_hook(lambda module, args, out: rows.append(args[0].shape[0]))
+    rates = layer_rates(layer, tokens=3, batches=(1, 2), repeats=1, warmup=0)
+    assert rows == [3, 6] and set(rates) == {1, 2} and all(r > 0 for r in rates.values())
+
+
+class _Processor:
+    def __init__(self, calls):
+        self.calls = calls
+
+    def __call__(self, images, return_tensors):
+        self.calls.append("pre")
+        return SimpleNamespace(to=lambda device, dtype: {"pixel_values": torch.zeros(1, 3, 4, 4, dtype=dtype)})
+
+    def post_process_depth_estimation(self, outputs, sizes):
+        self.calls.append(("post", tuple(sizes)))
+        return [{"predicted_depth": outputs}]
+
+
+def test_time_stages_times_each_stage_in_turns_with_the_whole_call():
+    calls = []
+
+    class Model(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.ones(1))
+
+        def forward(self, pixel_values):
+            calls.append("forward")
+            return pixel_values.sum()
+
+    class Pipe:
+        image_processor, model = _Processor(calls), Model()
+
+        def __call__(self, image):
+            calls.append("pipeline")
+
+    pipe = Pipe()
+    result = time_stages(pipe, SimpleNamespace(height=5, width=7), repeats=2, warmup=1)
+    assert isinstance(result, StageTimings)
+    assert list(result.stages) == ["pre-processing", "forward", "post-processing"]
+    assert len(result.whole.samples_s) == 2 and all(len(t.samples_s) == 2 for t in result.stages.values())
+    # one run to get inputs and outputs, then 1 warm-up + 2 timed rounds, in turns
+    assert calls == ["pre", "forward"] + ["pre", "forward", ("post", ((5, 7),)), "pipeline"] * 3
+    assert result.inputs["pixel_values"].shape == (1, 3, 4, 4)
+    assert StageTimings({"forward": Timing((2.0,))}, Timing((2.2,)), None, None).overhead == pytest.approx(0.1)
+
+
+def test_plots_have_one_bar_per_entry():
+    stages = {"pre-processing": Timing((0.01,)), "forward": Timing((0.18,)), "post-processing": Timing((0.01,))}
+    fig = plot_stage_shares({"model A": stages, "model B": stages}, "title")
+    ax = fig.axes[0]
+    assert len(ax.patches) == 6 and ax.get_title() == "title"
+    assert "200 ms" in [t.get_text() for t in ax.texts] and "90 %" in [t.get_text() for t in ax.texts]
+    fig = plot_variant_times({"base": Timing((1.0,)), "fast": Timing((0.5,))}, "base", items=2, title="t")
+    ax = fig.axes[0]
+    assert [p.get_width() for p in ax.patches] == [250.0, 500.0]  # per item, reversed order (baseline on top)
+    assert [t.get_text() for t in ax.texts] == [" 2.00×", " 1.00×"]

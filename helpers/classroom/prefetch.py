@@ -31,7 +31,7 @@ class Item:
 
     kind: Literal["checkpoint", "image"]
     name: str  # the Hub id, or the data registry name
-    source: str  # the Hub id, or the image URL
+    source: str  # the Hub id, or the image URL (from HF_ENDPOINT for the Hub's own files)
     licence: str
 
 
@@ -58,9 +58,9 @@ def plan(only: list[str] | None = None) -> list[Item]:
 
     items = [Item("checkpoint", hub_id, hub_id, info.licence) for hub_id, info in CHECKPOINTS.items()]
     items += [
-        Item("image", name, entry.source, entry.licence)
+        Item("image", name, entry.url, entry.licence)
         for name, entry in DATA.items()
-        if entry.source.startswith(("http://", "https://"))
+        if entry.remote
     ]
     if not only:
         return items
@@ -99,10 +99,9 @@ def cached_path(item: Item) -> Path | None:
         from ..checkpoints import cached_snapshot
 
         return cached_snapshot(item.source)
-    from ..data import cached_download_path
+    from ..data import cached_entry
 
-    path = cached_download_path(item.source)
-    return path if path.is_file() else None
+    return cached_entry(item.name)
 
 
 def verify(item: Item, path: Path) -> None:
@@ -124,9 +123,9 @@ def verify(item: Item, path: Path) -> None:
 def download(item: Item) -> Path:
     """Fetch ``item`` into its standard cache and return where it landed."""
     if item.kind == "image":
-        from ..data import fetch
+        from ..data import fetch_entry
 
-        return fetch(item.source)  # the notebooks' own cache, so their load_image is a cache hit
+        return fetch_entry(item.name)  # the notebooks' own cache, so their load_image is a cache hit
     from huggingface_hub import snapshot_download
 
     from ..checkpoints import cached_snapshot

@@ -58,9 +58,12 @@ checkpoints.CHECKPOINTS.clear()
 for repo in repos:
     checkpoints.CHECKPOINTS[repo] = checkpoints.CheckpointInfo(
         repo, "depth_anything", "small", "relative disparity", "apache-2.0", checkpoints.DEPTH_ANYTHING_PROCESSOR)
-for name in [n for n, e in data.DATA.items() if e.source.startswith("http")]:
-    del data.DATA[name]
-data.DATA["pic"] = data.DataFile(base + "/images/pic.png", None, "test image")
+if "--keep-images" in sys.argv:  # the registry's own images, served by the fake Hub as a mirror
+    sys.argv.remove("--keep-images")
+else:
+    for name in [n for n, e in data.DATA.items() if e.remote]:
+        del data.DATA[name]
+    data.DATA["pic"] = data.DataFile(base + "/images/pic.png", None, "test image")
 raise SystemExit(prefetch.main(sys.argv[3:]))
 """
 
@@ -100,6 +103,14 @@ def test_the_plan_is_exactly_the_registries():
         ("image", "cat_chonk", "Hugging Face documentation image"),
     ]
     assert prefetch.plan()[5].source == "https://huggingface.co/datasets/huggingface/documentation-images/resolve/main/bee.jpg"
+
+
+def test_the_plan_takes_hub_images_from_hf_endpoint(monkeypatch):
+    monkeypatch.setenv("HF_ENDPOINT", "https://hub-mirror.example/")
+    assert [i.source for i in prefetch.plan(["bee", "cat_chonk"])] == [
+        "https://hub-mirror.example/datasets/huggingface/documentation-images/resolve/main/bee.jpg",
+        "https://hub-mirror.example/datasets/huggingface/documentation-images/resolve/main/pipeline-cat-chonk.jpeg",
+    ]
 
 
 def test_only_selects_by_name_and_rejects_unknown_names():
@@ -162,6 +173,9 @@ def test_prefetch_downloads_verifies_and_then_works_offline(tmp_path, hub, monke
     monkeypatch.setenv("DEPTH_TUTORIALS_CACHE", str(tmp_path / "cache"))
     found = prefetch.inspect(Item("checkpoint", TINY, TINY, "apache-2.0"))
     assert (found.state, found.path, found.size) == ("cached", snapshot, sum(len(REPO_FILES[f]) for f in FETCHED))
+    from helpers import data
+
+    monkeypatch.setitem(data.DATA, "pic", data.DataFile(hub.url + "/images/pic.png", None, "test image"))
     picture = prefetch.inspect(Item("image", "pic", hub.url + "/images/pic.png", "test"))
     assert (picture.state, picture.size) == ("cached", len(IMAGE))
 
@@ -200,3 +214,24 @@ def test_a_repository_without_safetensors_gets_its_pytorch_weights(tmp_path, hub
     assert sorted(p.name for p in _snapshot(tmp_path, hub, BIN_ONLY).iterdir()) == [
         "config.json", "preprocessor_config.json", "pytorch_model.bin"]
     assert hub.downloads() == ["config.json", "preprocessor_config.json", "pytorch_model.bin"]
+
+
+GUIDE_IMAGES = "/datasets/huggingface/documentation-images/resolve/main/"
+
+
+def test_prefetch_behind_a_hub_mirror_gets_the_guide_pictures_from_it(tmp_path, fake_hub):
+    bee, cat = _png(), _png()
+    mirror = fake_hub({TINY: REPO_FILES}, {GUIDE_IMAGES + "bee.jpg": bee, GUIDE_IMAGES + "pipeline-cat-chonk.jpeg": cat})
+    done = _prefetch(tmp_path, mirror, "--keep-images")
+    assert done.returncode == 0, done.stdout + done.stderr
+    images = [p for method, p in mirror.requests if method == "GET" and p.startswith("/datasets/")]
+    assert images == [GUIDE_IMAGES + "bee.jpg", GUIDE_IMAGES + "pipeline-cat-chonk.jpeg"]
+    assert "total: 3 of 3 ready" in done.stdout
+
+    # offline afterwards, the notebooks' load_image("bee") is the mirror's picture, with no fallback notice
+    mirror.requests.clear()
+    probe = "from helpers.data import load_image\nprint(load_image('bee').getpixel((0, 0)))"
+    offline = subprocess.run([sys.executable, "-c", probe], env=_environment(tmp_path, mirror, offline=True),
+                             capture_output=True, text=True, timeout=120)
+    assert offline.stdout.splitlines() == ["(1, 2, 3)"], offline.stdout + offline.stderr
+    assert mirror.requests == []

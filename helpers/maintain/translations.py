@@ -397,10 +397,10 @@ def structure_problems(notebook: dict, next_name: str | None) -> list[str]:
         if cell.get("cell_type") == "markdown":
             cell["source"] = _as_english(text_of(cell))
     problems = english_structure_problems(normalised, next_name)
-    for en, zh in LEVELS.items():
-        problems = [p.replace(f"found {en}", f"found {zh}").replace(f", {en}", f", {zh}") for p in problems]
     for en, zh in MESSAGE_TERMS:
         problems = [p.replace(en, zh) for p in problems]
+    for en, zh in LEVELS.items():
+        problems = [p.replace(f"found {en}", f"found {zh}").replace(f", {en}", f", {zh}") for p in problems]
     markdown = "\n".join(text_of(c) for c in notebook.get("cells", []) if c.get("cell_type") == "markdown")
     if "<summary>Solution</summary>" in markdown:
         problems.append(f"write the solutions' summary as <summary>{HEADINGS['Solution']}</summary>, not Solution")
@@ -546,17 +546,19 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog=COMMAND, description="The Chinese edition of the notebooks "
                                      "(notebooks/zh): generated from the English ones plus translations.")
+    folder = argparse.ArgumentParser(add_help=False)
+    folder.add_argument("--folder", type=Path, default=NOTEBOOKS_DIR, help="English notebooks (default: notebooks/)")
     commands = parser.add_subparsers(dest="command", required=True)
-    sync = commands.add_parser("sync", help="write notebooks/zh/NN_name.ipynb for every translation file")
+    sync = commands.add_parser("sync", parents=[folder],
+                               help="write notebooks/zh/NN_name.ipynb for every translation file")
     sync.add_argument("--check", action="store_true", help="change nothing; exit 1 naming whatever is missing, "
                       "stale, out of date or not in the house style")
-    commands.add_parser("status", help="translated cells and comments per notebook")
+    commands.add_parser("status", parents=[folder], help="translated cells and comments per notebook")
     prep = commands.add_parser("prepare", help="create or extend translation files (empty entries to fill in)")
     prep.add_argument("notebooks", nargs="+", type=Path, help="English notebooks, e.g. notebooks/02_x.ipynb")
     acc = commands.add_parser("accept", help="after updating stale translations, record the current English")
     acc.add_argument("notebook", type=Path)
     acc.add_argument("cells", nargs="+", help="cell ids")
-    parser.add_argument("--folder", type=Path, default=NOTEBOOKS_DIR, help="English notebooks (default: notebooks/)")
     args = parser.parse_args(argv)
     try:
         if args.command == "prepare":

@@ -8,6 +8,7 @@ English notebook 02, which has no Chinese twin in the copy.
 import copy
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -273,3 +274,26 @@ def test_relative_links_are_checked_from_the_chinese_folder():
         "cell d653570a links to ../data/README.md, which does not exist (links are relative to notebooks/zh/)"]
     _cell(notebook, "d653570a")["source"] = "见 [数据说明](../../data/README.md)"
     assert tr.link_problems(notebook, NOTEBOOKS_DIR / "zh", NOTEBOOKS_DIR) == []
+
+
+# --- previews of the Chinese edition -----------------------------------------------------------------------
+
+def test_previews_lang_zh_renders_the_chinese_notebooks_into_their_own_folder(monkeypatch, capsys):
+    from helpers import previews
+
+    ran = []
+
+    def fake_preview(path, out, timeout):
+        ran.append((path, out))
+        return previews.Outcome(path, out / f"{path.stem}.html", 0.0)
+
+    monkeypatch.setattr(previews, "preview", fake_preview)
+    assert previews.main(["--lang", "zh"]) == 0
+    chinese = list_notebooks(NOTEBOOKS_DIR / "zh")
+    assert chinese and ran == [(path, previews.DEFAULT_OUT / "zh") for path in chinese]
+    ran.clear()
+    assert previews.main(["--lang", "zh", "--out", "handouts"]) == 0
+    assert {out for _, out in ran} == {Path("handouts")}
+    ran.clear()
+    assert previews.main([]) == 0  # English by default, as before
+    assert ran == [(path, previews.DEFAULT_OUT) for path in list_notebooks(NOTEBOOKS_DIR)]

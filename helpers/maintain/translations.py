@@ -48,6 +48,7 @@ LANG = "zh"
 COMMAND = "python -m helpers.maintain.translations"
 CONTENTS_LINK = "../../README.zh.md#笔记本"  # from notebooks/zh/ to the table of notebooks in README.zh.md
 BANNER_TITLE = "待翻译 (translation pending)"
+BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
 BANNER_REASONS = {"missing": "尚无中文译文", "stale": "英文原文已修改，中文译文待更新"}
 ZH_NOTE = f"由 `{COMMAND} sync` 从英文版生成：请修改脚本或译文文件，不要直接编辑此单元格"
 # Comments of the generated Colab install cell (helpers.collection's template), translated once here.
@@ -289,8 +290,6 @@ def localise_generated(notebook: dict, name: str, nav: str, repository: str) -> 
         elif tag == COLAB_SETUP:
             cell["source"] = lines_of(translate_comments(text_of(cell), GENERATED_COMMENTS)[0])
 
-
-BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
 
 
 def plan(english_folder: Path = NOTEBOOKS_DIR) -> tuple[list[Edition], list[str]]:

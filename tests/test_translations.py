@@ -144,6 +144,12 @@ def test_a_missing_translation_shows_english_under_the_banner_and_fails(project)
     main(["sync", "--folder", str(project)])
     shown = "".join(_cell(_load(project / "zh" / NB01), "dddd140d")["source"])
     assert shown.startswith("> **待翻译 (translation pending)**：尚无中文译文，下面暂时显示英文原文。\n\nA check by numbers")
+    # the English changes before anyone translated it: prepare offers the current English to translate from
+    _edit(project / NB01, "dddd140d", lambda text: "Changed: " + text)
+    assert tr.prepare(project / NB01) == ["cell dddd140d: to translate: 'Changed: A check by numbers: an 11×11 patch "
+                                          "around the pixel in the left view s…'"]
+    entry = _load(path)["markdown"]["dddd140d"]
+    assert "".join(entry["en"]).startswith("Changed: ") and entry["en_sha"] == tr.en_sha("".join(entry["en"]))
 
 
 def test_an_english_code_change_alone_is_caught(project):

@@ -475,6 +475,8 @@ def prepare(english: Path) -> list[str]:
         source = text_of(cell)
         entry = data["markdown"].get(cell["id"]) or {"en_sha": en_sha(source), "en": lines_of(source), "zh": None}
         entry.pop("en_now", None)
+        if not joined(entry.get("zh")):  # nothing translated yet: translate from the current English
+            entry.update(en_sha=en_sha(source), en=lines_of(source), zh=None)
         state = entry_state(entry, source)
         if state in ("stale", "edited"):
             entry["en_now"] = lines_of(source)

@@ -536,8 +536,9 @@ def status_lines(english_folder: Path = NOTEBOOKS_DIR) -> list[str]:
         pending_cells = sum(" comment not translated: " not in p for p in edition.problems)
         pending_comments = len(edition.problems) - pending_cells
         state = "up to date" if up_to_date(edition) else ("out of date" if edition.target.is_file() else "not written")
-        lines.append(f"{path.name:<40} {cells - pending_cells:>4}/{cells:<4} {comments - pending_comments:>4}/"
-                     f"{comments:<4}  {state}")
+        markdown = f"{cells - pending_cells}/{cells}"
+        translated_comments = f"{comments - pending_comments}/{comments}"
+        lines.append(f"{path.name:<40} {markdown:>9} {translated_comments:>9}  {state}")
     return lines
 
 

@@ -2,6 +2,7 @@
 
 ``python -m helpers.classroom.previews [--out build/previews] [--timeout 600] [--keep-going] [NOTEBOOK ...]`` prints one
 line per notebook (name, seconds, ok / FAILED) and exits 1 naming the first failing notebook and cell.
+``--lang zh`` renders the Chinese edition (``notebooks/zh``) into ``build/previews/zh``.
 It runs in your environment as it is: online or offline, real checkpoints or stand-ins.
 """
 
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..paths import PROJECT_ROOT
+from ..paths import NOTEBOOKS_DIR, PROJECT_ROOT
 
 DEFAULT_OUT = PROJECT_ROOT / "build" / "previews"
 
@@ -103,8 +104,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default: {DEFAULT_OUT})")
     parser.add_argument("--timeout", type=int, default=600, help="seconds allowed per cell (default: 600)")
     parser.add_argument("--keep-going", action="store_true", help="run the remaining notebooks after a failure")
+    parser.add_argument("--lang", choices=["en", "zh"], default="en",
+                        help="zh: the Chinese edition (notebooks/zh, pages in build/previews/zh by default)")
     args = parser.parse_args(argv)
-    paths = args.notebooks or list_notebooks()
+    if args.lang == "zh" and args.out == DEFAULT_OUT:
+        args.out = DEFAULT_OUT / "zh"
+    paths = args.notebooks or list_notebooks(NOTEBOOKS_DIR / "zh" if args.lang == "zh" else NOTEBOOKS_DIR)
     missing = [str(p) for p in paths if not Path(p).is_file()]
     if missing:
         parser.error(f"no such notebook: {', '.join(missing)}")

@@ -71,8 +71,8 @@ class CheckpointInfo:
 
     @property
     def commercial_use(self) -> bool:
-        """False for the non-commercial licences (CC-BY-NC-4.0)."""
-        return "nc" not in self.licence.lower()
+        """True only for the permissive licences (Apache-2.0, MIT); False for CC-BY-NC-4.0 and for a licence not stated."""
+        return self.licence.lower() in ("apache-2.0", "mit")
 
 
 CHECKPOINTS: dict[str, CheckpointInfo] = {
@@ -85,7 +85,8 @@ CHECKPOINTS: dict[str, CheckpointInfo] = {
         CheckpointInfo("depth-anything/Depth-Anything-V2-Large-hf", "depth_anything", "large",
                        "relative disparity", "cc-by-nc-4.0", DEPTH_ANYTHING_PROCESSOR),
         CheckpointInfo("depth-anything/Depth-Anything-V2-Metric-Indoor-Small-hf", "depth_anything", "small",
-                       "metric depth (m)", "apache-2.0", DEPTH_ANYTHING_PROCESSOR, metric_max_depth=20.0),
+                       # the authors' Apache-2.0 sentence names the relative Small model; this card states no licence
+                       "metric depth (m)", "not stated", DEPTH_ANYTHING_PROCESSOR, metric_max_depth=20.0),
         CheckpointInfo("Intel/zoedepth-nyu-kitti", "zoedepth", "large",
                        "metric depth (m)", "mit", ZOEDEPTH_PROCESSOR),
     ]

@@ -85,6 +85,9 @@ def test_registry_lookup_is_case_insensitive_like_the_hub():
     assert info.hub_id == "depth-anything/Depth-Anything-V2-Base-hf"
     assert info.licence == "cc-by-nc-4.0" and not info.commercial_use
     assert checkpoint_info("depth-anything/Depth-Anything-V2-Small-hf").licence == "apache-2.0"
+    metric = checkpoint_info("depth-anything/Depth-Anything-V2-Metric-Indoor-Small-hf")
+    assert metric.licence == "not stated" and not metric.commercial_use  # no licence on its card: not assumed
+    assert checkpoint_info("Intel/zoedepth-nyu-kitti").commercial_use
 
 
 def test_unknown_checkpoint_offline_names_the_likely_one():

@@ -97,7 +97,7 @@ def test_the_plan_is_exactly_the_registries():
         ("checkpoint", "depth-anything/Depth-Anything-V2-Small-hf", "apache-2.0"),
         ("checkpoint", "depth-anything/Depth-Anything-V2-Base-hf", "cc-by-nc-4.0"),
         ("checkpoint", "depth-anything/Depth-Anything-V2-Large-hf", "cc-by-nc-4.0"),
-        ("checkpoint", "depth-anything/Depth-Anything-V2-Metric-Indoor-Small-hf", "apache-2.0"),
+        ("checkpoint", "depth-anything/Depth-Anything-V2-Metric-Indoor-Small-hf", "not stated"),
         ("checkpoint", "Intel/zoedepth-nyu-kitti", "mit"),
         ("image", "bee", "Hugging Face documentation image"),
         ("image", "cat_chonk", "Hugging Face documentation image"),

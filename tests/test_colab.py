@@ -10,7 +10,7 @@ from helpers.paths import PROJECT_ROOT
 
 RUNTIME = [
     "transformers==5.23.0", "huggingface_hub==2.4.0", "pillow==13.0.0", "numpy==2.4.6", "matplotlib==3.11.2",
-    "requests==2.34.2", "opencv-python-headless==5.0.0.93", "tqdm==4.70.1", "-e .",
+    "requests==2.34.2", "opencv-python-headless==5.0.0.93", "tqdm==4.70.1", "datasets==5.2.0", "ray[data]==2.60.0", "-e .",
 ]
 
 

@@ -16,17 +16,26 @@ with the project's default ``png_scale=1000`` (millimetres, up to 65.535 m; the 
 and ``helpers.depthio.load_depth_png16(path)`` reads it; pass ``png_scale=256``, KITTI's convention, for
 outdoor scenes beyond 65 m). Relative models (Depth Anything V2
 relative, DPT) output disparity-like numbers with an unknown scale and shift per image: no fixed
-scale can make them a depth file, so they are stored as ``.npy`` only. Existing files are never
-overwritten unless ``overwrite=True``; this is checked before any model runs.
+scale can make them a depth file, so they are stored as ``.npy`` only.
+
+Resuming: each file is written under a temporary name and renamed when complete, so an interrupted
+run never leaves a file that looks finished. Run ``predict_folder`` again and it computes only the
+images whose files are missing; the others are read back, never recomputed. Existing files are
+never overwritten unless ``overwrite=True`` (which recomputes everything).
 """
 
 from __future__ import annotations
 
 import inspect
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
+
+from .data import load_image
+from .depthio import save_depth_npy, save_depth_png16
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
@@ -61,13 +70,7 @@ def _as_float32_output(outputs: Any) -> Any:
     return outputs
 
 
-def _load(source: Any):
-    from .data import load_image
-
-    return load_image(source)
-
-
-def iter_depth(
+def predict_depth(
     model: Any,
     processor: Any,
     images: Sequence[Any],
@@ -78,8 +81,18 @@ def iter_depth(
     flip_tta: bool = False,
     processor_kwargs: dict | None = None,
     progress: bool = True,
-) -> Iterable[tuple[int, np.ndarray]]:
-    """Yield ``(index, depth map)`` as batches finish; ``predict_depth`` is the ordered list of these."""
+    on_depth: Callable[[int, np.ndarray], Any] | None = None,
+) -> list[np.ndarray]:
+    """Post-processed float32 depth maps, one per image at its source size, computed in batches.
+
+    ``images``: PIL images, paths or ``helpers.load_image`` names. ``device``/``dtype`` default to the
+    model's own; when given, the model is moved there in place (as ``model.to`` does). ``flip_tta``
+    averages with the horizontally flipped input (ZoeDepth only). ``fixed_size=(h, w)`` resizes every
+    input to one size so that mixed sizes batch together (this changes the results); see the module
+    docstring. ``processor_kwargs`` go to every processor call (e.g. ``size={"height": 364, "width": 364}``).
+    ``on_depth(index, depth)`` is called as soon as each map is ready (batches finish in the order their
+    shape fills up, not in input order), e.g. to save it at once so that an interrupted run keeps it.
+    """
     import torch
     from tqdm.auto import tqdm
 
@@ -95,8 +108,9 @@ def iter_depth(
     call_kwargs = dict(processor_kwargs or {})
     if fixed_size is not None:
         call_kwargs.update(size={"height": int(fixed_size[0]), "width": int(fixed_size[1])}, keep_aspect_ratio=False)
+    results: list[np.ndarray | None] = [None] * len(images)
 
-    def run(bucket: list[tuple[int, Any, tuple[int, int]]]) -> list[tuple[int, np.ndarray]]:
+    def run(bucket: list[tuple[int, Any, tuple[int, int]]]) -> None:
         pixel_values = torch.cat([item[1] for item in bucket]).to(device=device, dtype=dtype)
         sizes = [item[2] for item in bucket]
         with torch.inference_mode():
@@ -104,50 +118,44 @@ def iter_depth(
             flipped = None
             if flip_tta:
                 flipped = _as_float32_output(model(pixel_values=torch.flip(pixel_values, dims=[3])))
-            results = _post_process(processor, outputs, sizes, flipped)
-        return [(item[0], r["predicted_depth"].float().cpu().numpy()) for item, r in zip(bucket, results)]
+            post = _post_process(processor, outputs, sizes, flipped)
+        for item, r in zip(bucket, post):
+            results[item[0]] = r["predicted_depth"].float().cpu().numpy()
+            if on_depth is not None:
+                on_depth(item[0], results[item[0]])
 
     model.eval()
     buckets: dict[tuple[int, ...], list] = {}
     with tqdm(total=len(images), desc="depth", unit="image", disable=not progress) as bar:
         for index, source in enumerate(images):
-            image = _load(source)
+            image = load_image(source)
             pixel_values = processor(images=image, return_tensors="pt", **call_kwargs)["pixel_values"]
             bucket = buckets.setdefault(tuple(pixel_values.shape), [])
             bucket.append((index, pixel_values, (image.height, image.width)))
             if len(bucket) == batch_size:
-                yield from run(buckets.pop(tuple(pixel_values.shape)))
+                run(buckets.pop(tuple(pixel_values.shape)))
                 bar.update(batch_size)
         for bucket in buckets.values():  # the partly filled batches, one per input shape
-            yield from run(bucket)
+            run(bucket)
             bar.update(len(bucket))
-
-
-def predict_depth(
-    model: Any,
-    processor: Any,
-    images: Sequence[Any],
-    batch_size: int = 4,
-    device: Any = None,
-    dtype: Any = None,
-    fixed_size: tuple[int, int] | None = None,
-    flip_tta: bool = False,
-    processor_kwargs: dict | None = None,
-    progress: bool = True,
-) -> list[np.ndarray]:
-    """Post-processed float32 depth maps, one per image at its source size, computed in batches.
-
-    ``images``: PIL images, paths or ``helpers.load_image`` names. ``device``/``dtype`` default to the
-    model's own; when given, the model is moved there in place (as ``model.to`` does). ``flip_tta``
-    averages with the horizontally flipped input (ZoeDepth only). ``fixed_size=(h, w)`` resizes every
-    input to one size so that mixed sizes batch together (this changes the results); see the module
-    docstring. ``processor_kwargs`` go to every processor call (e.g. ``size={"height": 364, "width": 364}``).
-    """
-    results: list[np.ndarray | None] = [None] * len(images)
-    for index, depth in iter_depth(model, processor, images, batch_size, device, dtype, fixed_size, flip_tta,
-                                   processor_kwargs, progress):
-        results[index] = depth
     return results  # type: ignore[return-value]
+
+
+def depth_batch(batch: dict[str, Sequence[Any]], model: Any, processor: Any, image_column: str = "image",
+                **options: Any) -> dict[str, list[np.ndarray]]:
+    """``{"depth": maps}`` for one batch of rows given as columns, as 🤗 Datasets' ``map(batched=True)`` and
+    Ray Data's ``map_batches`` pass them.
+
+    The images (PIL images, ``H x W x 3`` uint8 arrays as Ray Data decodes them, or paths) go through
+    ``predict_depth`` with ``options`` (``batch_size``, ``fixed_size``, ...), so the maps are exactly
+    ``predict_depth``'s for the same images and options.
+    """
+    from PIL import Image
+
+    if image_column not in batch:
+        raise KeyError(f"the batch has no column {image_column!r} (it has {', '.join(batch)}); pass image_column=...")
+    images = [Image.fromarray(np.asarray(x)) if isinstance(x, np.ndarray) else x for x in batch[image_column]]
+    return {"depth": predict_depth(model, processor, images, **{"progress": False, **options})}
 
 
 def list_images(folder: str | Path) -> list[Path]:
@@ -175,6 +183,31 @@ def output_paths(stems: Sequence[str], out_dir: str | Path, metric: bool) -> lis
     return [out_dir / f"{stem}{suffix}" for stem in stems for suffix in suffixes]
 
 
+@dataclass(frozen=True)
+class FolderResult:
+    """What ``predict_folder`` did: every image's depth map, and which were computed now or skipped."""
+
+    depths: dict[str, np.ndarray]  # by image file name, sorted: computed now, or read back from out_dir
+    computed: list[str] = field(default_factory=list)  # file names run through the model in this call
+    skipped: list[str] = field(default_factory=list)  # file names whose outputs were already there
+
+    def __str__(self) -> str:
+        return (f"{len(self.depths)} images: {len(self.computed)} computed, "
+                f"{len(self.skipped)} skipped (their files were already there)")
+
+
+def _write_atomically(path: Path, write: Callable[[Path], Any], overwrite: bool) -> None:
+    """Write through ``write(temporary path)``, then rename: an interrupted write never looks complete."""
+    partial = path.with_name(f".{path.name}.partial{path.suffix}")  # hidden; the same suffix for np.save
+    try:
+        write(partial)
+        if path.exists() and not overwrite:
+            raise FileExistsError(f"{path} appeared while this run was writing it; not overwritten.")
+        os.replace(partial, path)  # atomic on one file system
+    finally:
+        partial.unlink(missing_ok=True)
+
+
 def predict_folder(
     model: Any,
     processor: Any,
@@ -183,17 +216,17 @@ def predict_folder(
     overwrite: bool = False,
     png_scale: float = 1000.0,  # helpers.depthio.DEPTH_PNG_SCALE: millimetres
     **kwargs: Any,
-) -> dict[str, np.ndarray]:
-    """Depth for every image in ``folder`` (``{file name: depth map}``), optionally written to ``out_dir``.
+) -> FolderResult:
+    """Depth for every image in ``folder``, optionally written to ``out_dir`` as each batch finishes.
 
     Writes ``<stem>.npy`` (float32) for every model and a 16-bit ``<stem>.png`` of ``round(metres *
-    png_scale)`` for metric models only (see the module docstring). Refuses, before running the model,
-    to overwrite existing files unless ``overwrite=True``. Other keyword arguments go to ``predict_depth``.
+    png_scale)`` for metric models only (see the module docstring). Resumes: images whose files are all
+    in ``out_dir`` already are read back from their ``.npy`` instead of being computed again, and existing
+    files are never replaced unless ``overwrite=True``. Other keyword arguments go to ``predict_depth``.
     """
-    from .depthio import save_depth_npy, save_depth_png16
-
     paths = list_images(folder)
     metric = is_metric_model(model)
+    todo = list(range(len(paths)))
     if out_dir is not None:
         out_dir = Path(out_dir).expanduser()
         if out_dir.resolve() == Path(folder).expanduser().resolve():
@@ -202,15 +235,25 @@ def predict_folder(
         clashes = sorted({s for s in stems if stems.count(s) > 1})
         if clashes:
             raise ValueError(f"several images share a name stem ({', '.join(clashes)}), so their outputs would collide; rename them.")
-        existing = [p for p in output_paths(stems, out_dir, metric) if p.exists()]
-        if existing and not overwrite:
-            listed = ", ".join(str(p) for p in existing[:5]) + (" ..." if len(existing) > 5 else "")
-            raise FileExistsError(f"{len(existing)} output file(s) already exist ({listed}); pass overwrite=True "
-                                  "to replace them, or choose another out_dir.")
-    depths = predict_depth(model, processor, paths, **kwargs)
-    if out_dir is not None:
-        for path, depth in zip(paths, depths):
-            save_depth_npy(out_dir / f"{path.stem}.npy", depth, overwrite=overwrite)
-            if metric:
-                save_depth_png16(out_dir / f"{path.stem}.png", depth, scale=png_scale, overwrite=overwrite)
-    return {path.name: depth for path, depth in zip(paths, depths)}
+        out_dir.mkdir(parents=True, exist_ok=True)
+        if not overwrite:  # an image is done when all of its files exist (a file exists only once complete)
+            todo = [i for i in todo if not all(p.exists() for p in output_paths([stems[i]], out_dir, metric))]
+    done = set(todo)
+
+    def save(position: int, depth: np.ndarray) -> None:
+        stem = paths[todo[position]].stem
+        npy, png = out_dir / f"{stem}.npy", out_dir / f"{stem}.png"
+        if overwrite or not npy.exists():
+            _write_atomically(npy, lambda p: save_depth_npy(p, depth, overwrite=True), overwrite)
+        if metric and (overwrite or not png.exists()):
+            _write_atomically(png, lambda p: save_depth_png16(p, depth, scale=png_scale, overwrite=True), overwrite)
+
+    computed = predict_depth(model, processor, [paths[i] for i in todo],
+                             on_depth=save if out_dir is not None else None, **kwargs)
+    depths = dict(zip(todo, computed))
+    for i in range(len(paths)):
+        if i not in done:
+            depths[i] = np.load(out_dir / f"{paths[i].stem}.npy")
+    return FolderResult(depths={paths[i].name: depths[i] for i in range(len(paths))},
+                        computed=[paths[i].name for i in todo],
+                        skipped=[paths[i].name for i in range(len(paths)) if i not in done])

@@ -1,4 +1,4 @@
-"""helpers.batch: batched results equal per-image results, folders, files, and no silent overwrites."""
+"""helpers.batch: batched results equal per-image results, folders, files, resuming, and no silent overwrites."""
 
 from types import SimpleNamespace
 
@@ -7,7 +7,8 @@ import pytest
 import torch
 from PIL import Image
 
-from helpers.batch import is_metric_model, list_images, output_paths, predict_depth, predict_folder
+import helpers.batch
+from helpers.batch import depth_batch, is_metric_model, list_images, output_paths, predict_depth, predict_folder
 from helpers.checkpoints import resolve_checkpoint
 from helpers.depthio import load_depth_png16, png_depth_scale
 
@@ -153,30 +154,139 @@ def test_empty_or_missing_folders_and_broken_images_are_clear_errors(tmp_path, d
         predict_folder(*da, tmp_path / "broken", progress=False)
 
 
-def test_relative_model_writes_npy_only_and_refuses_to_overwrite(tmp_path, da):
+def test_relative_model_writes_npy_only_and_a_second_run_skips_everything(tmp_path, da):
     model, processor = da
     folder, out = _folder(tmp_path), tmp_path / "out"
-    depths = predict_folder(model, processor, folder, out_dir=out, progress=False)
-    assert list(depths) == ["a.JPG", "b.png", "c.webp"]
-    assert sorted(p.name for p in out.iterdir()) == ["a.npy", "b.npy", "c.npy"]
-    np.testing.assert_array_equal(np.load(out / "b.npy"), depths["b.png"])
-    before = (out / "b.npy").read_bytes()
-
-    def again():
-        with pytest.raises(FileExistsError, match="3 output file"):
-            predict_folder(model, processor, folder, out_dir=out, progress=False)
-
-    assert _forward_batches(model, again) == []  # refused before any forward pass
-    assert (out / "b.npy").read_bytes() == before
-    predict_folder(model, processor, folder, out_dir=out, overwrite=True, progress=False)
+    first = predict_folder(model, processor, folder, out_dir=out, progress=False)
+    assert list(first.depths) == ["a.JPG", "b.png", "c.webp"]
+    assert first.computed == ["a.JPG", "b.png", "c.webp"] and first.skipped == []
+    assert sorted(p.name for p in out.iterdir()) == ["a.npy", "b.npy", "c.npy"]  # no temporary files left
+    np.testing.assert_array_equal(np.load(out / "b.npy"), first.depths["b.png"])
+    before = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in out.iterdir()}
+    second = []
+    assert _forward_batches(model, lambda: second.append(predict_folder(model, processor, folder, out_dir=out,
+                                                                        progress=False))) == []  # nothing recomputed
+    assert second[0].computed == [] and second[0].skipped == ["a.JPG", "b.png", "c.webp"]
+    assert str(second[0]) == "3 images: 0 computed, 3 skipped (their files were already there)"
+    for name, depth in first.depths.items():  # read back from the files, identical
+        np.testing.assert_array_equal(second[0].depths[name], depth)
+    assert {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in out.iterdir()} == before
+    (out / "b.npy").write_bytes(b"edited by hand")  # overwrite=True recomputes and replaces every file
+    assert sorted(_forward_batches(model, lambda: predict_folder(model, processor, folder, out_dir=out, overwrite=True,
+                                                                 progress=False))) == [1, 1, 1]
+    np.testing.assert_array_equal(np.load(out / "b.npy"), first.depths["b.png"])
     with pytest.raises(ValueError, match="must differ"):
         predict_folder(model, processor, folder, out_dir=folder, progress=False)
+
+
+class Interrupted(Exception):
+    pass
+
+
+def _same_size_folder(tmp_path, count):
+    """``count`` different images of one size (they share batches), named im0.png, im1.png, ..."""
+    folder = tmp_path / "same"
+    folder.mkdir()
+    rng = np.random.default_rng(1)
+    for i in range(count):
+        Image.fromarray(rng.integers(0, 256, (40, 60, 3), dtype=np.uint8)).save(folder / f"im{i}.png")
+    return folder
+
+
+def test_an_interrupted_run_resumes_without_recomputing_or_touching_finished_files(tmp_path, da):
+    model, processor = da
+    folder, out = _same_size_folder(tmp_path, 5), tmp_path / "out"
+    reference = predict_depth(model, processor, list_images(folder), batch_size=2, progress=False)
+    passes = []
+
+    def stop_at_the_second_batch(module, args, kwargs):
+        passes.append(kwargs["pixel_values"].shape[0])
+        if len(passes) == 2:
+            raise Interrupted("stopped, as a Ctrl+C or a crash would")
+
+    handle = model.register_forward_pre_hook(stop_at_the_second_batch, with_kwargs=True)
+    try:
+        with pytest.raises(Interrupted):
+            predict_folder(model, processor, folder, out_dir=out, batch_size=2, progress=False)
+    finally:
+        handle.remove()
+    assert sorted(p.name for p in out.iterdir()) == ["im0.npy", "im1.npy"]  # the first batch only, complete
+    before = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in out.iterdir()}
+    results = []
+    batches = _forward_batches(model, lambda: results.append(
+        predict_folder(model, processor, folder, out_dir=out, batch_size=2, progress=False)))
+    assert sum(batches) == 3  # model calls for the three missing images only
+    assert results[0].skipped == ["im0.png", "im1.png"] and results[0].computed == ["im2.png", "im3.png", "im4.png"]
+    assert {name: before[name] for name in before} == {
+        p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in out.iterdir() if p.name in before}
+    assert sorted(p.name for p in out.iterdir()) == [f"im{i}.npy" for i in range(5)]
+    for i, expected in enumerate(reference):
+        np.testing.assert_array_equal(np.load(out / f"im{i}.npy"), expected)
+        np.testing.assert_array_equal(results[0].depths[f"im{i}.png"], expected)
+
+
+def test_a_write_interrupted_halfway_never_looks_complete(tmp_path, da, monkeypatch):
+    model, processor = da
+    folder, out = _same_size_folder(tmp_path, 3), tmp_path / "out"
+    real_save = helpers.batch.save_depth_npy
+    written = []
+
+    def save_then_die_on_the_third(path, depth, overwrite=False):
+        if len(written) == 2:
+            path.write_bytes(b"\x93NUMPY half a file")  # the process dies in the middle of writing
+            raise Interrupted("killed while writing")
+        written.append(path)
+        return real_save(path, depth, overwrite=overwrite)
+
+    monkeypatch.setattr(helpers.batch, "save_depth_npy", save_then_die_on_the_third)
+    with pytest.raises(Interrupted):
+        predict_folder(model, processor, folder, out_dir=out, batch_size=3, progress=False)
+    assert sorted(p.name for p in out.iterdir()) == ["im0.npy", "im1.npy"]  # no im2.npy, no half-written file
+    monkeypatch.setattr(helpers.batch, "save_depth_npy", real_save)
+    result = predict_folder(model, processor, folder, out_dir=out, batch_size=3, progress=False)
+    assert result.computed == ["im2.png"] and result.skipped == ["im0.png", "im1.png"]
+    np.testing.assert_array_equal(np.load(out / "im2.npy"), result.depths["im2.png"])
+
+
+def test_on_depth_sees_every_map_once_as_its_batch_finishes(da):
+    model, processor = da
+    images = _images() + _images()[:1]
+    seen = []
+    got = predict_depth(model, processor, images, batch_size=2, progress=False,
+                        on_depth=lambda index, depth: seen.append((index, depth)))
+    assert [index for index, _ in seen] == [0, 3, 1, 2]  # the two wide images fill a batch first
+    for index, depth in seen:
+        assert depth is got[index]
+    assert not hasattr(helpers.batch, "iter_depth")  # one public form: predict_depth
+
+
+def test_depth_batch_equals_predict_depth_for_datasets_and_ray_style_batches(tmp_path, da):
+    import datasets
+
+    model, processor = da
+    images = _images() + _images()[:1]
+    expected = predict_depth(model, processor, images, batch_size=2, progress=False)
+    as_pil = depth_batch({"image": images}, model, processor, batch_size=2)
+    as_arrays = depth_batch({"pixels": np.array([np.asarray(i) for i in images], dtype=object)}, model, processor,
+                            image_column="pixels", batch_size=2)  # Ray Data's ragged image column
+    assert list(as_pil) == ["depth"]
+    for got in (as_pil["depth"], as_arrays["depth"]):
+        assert len(got) == len(expected)
+        for a, b in zip(got, expected):
+            np.testing.assert_array_equal(a, b)
+    table = datasets.Dataset.from_dict({"image": images}, features=datasets.Features({"image": datasets.Image()}))
+    mapped = table.map(depth_batch, batched=True, batch_size=4, fn_kwargs={"model": model, "processor": processor,
+                                                                          "batch_size": 2}, keep_in_memory=True)
+    for a, b in zip(mapped.with_format("numpy")["depth"], expected):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(KeyError, match="no column 'image'"):
+        depth_batch({"img": images}, model, processor)
 
 
 def test_metric_model_also_writes_a_16_bit_png_in_millimetres_that_states_its_scale(tmp_path, zoe):
     model, processor = zoe
     folder, out = _folder(tmp_path), tmp_path / "out"
-    depths = predict_folder(model, processor, folder, out_dir=out, processor_kwargs=SMALL_ZOE, progress=False)
+    depths = predict_folder(model, processor, folder, out_dir=out, processor_kwargs=SMALL_ZOE, progress=False).depths
     assert sorted(p.name for p in out.iterdir()) == ["a.npy", "a.png", "b.npy", "b.png", "c.npy", "c.png"]
     raw = np.asarray(Image.open(out / "a.png"))
     assert raw.dtype == np.uint16 and raw.shape == (50, 50)  # a.JPG is the square image
@@ -197,3 +307,16 @@ def test_name_clashes_are_refused(tmp_path, da):
 def test_output_paths():
     assert [p.name for p in output_paths(["a"], "o", metric=True)] == ["a.npy", "a.png"]
     assert [p.name for p in output_paths(["a", "b"], "o", metric=False)] == ["a.npy", "b.npy"]
+
+
+def test_a_metric_image_with_only_one_of_its_files_gets_the_missing_one(tmp_path, zoe):
+    model, processor = zoe
+    folder, out = _folder(tmp_path), tmp_path / "out"
+    first = predict_folder(model, processor, folder, out_dir=out, processor_kwargs=SMALL_ZOE, progress=False)
+    (out / "b.png").unlink()  # as if interrupted between b's two files
+    npy_before = (out / "b.npy").stat().st_mtime_ns, (out / "b.npy").read_bytes()
+    again = predict_folder(model, processor, folder, out_dir=out, processor_kwargs=SMALL_ZOE, progress=False)
+    assert again.computed == ["b.png"] and again.skipped == ["a.JPG", "c.webp"]
+    assert ((out / "b.npy").stat().st_mtime_ns, (out / "b.npy").read_bytes()) == npy_before  # kept, not rewritten
+    raw = np.asarray(Image.open(out / "b.png"))
+    np.testing.assert_array_equal(raw, np.round(first.depths["b.png"].astype(np.float64) * 256).astype(np.uint16))

@@ -7,7 +7,7 @@ maintainers in ``helpers.maintain``; no notebook imports those.
 """
 
 from .align import align_disparity, fit_scale_shift, median_scale
-from .batch import predict_depth, predict_folder
+from .batch import depth_batch, predict_depth, predict_folder
 from .checkpoints import checkpoint_info, load_depth_model, resolve_checkpoint
 from .data import load_image, load_stereo_pair
 from .depthio import load_depth_png16, png_depth_scale, save_depth_npy, save_depth_png16
@@ -19,6 +19,7 @@ from .geometry import (
     z_to_ray_distance,
 )
 from .machine import describe_cpu
+from .paths import PROJECT_ROOT
 from .metrics import bad_pixel_rate, density, depth_metrics, epe, metrics_table
 from .standins import is_stand_in, stand_in_label
 from .stereo import sgbm_disparity
@@ -35,12 +36,12 @@ __all__ = [
     # data and files
     "load_depth_png16", "load_image", "load_stereo_pair", "png_depth_scale", "save_depth_npy", "save_depth_png16",
     # notebook set-up and exercises
-    "check", "describe_cpu", "notebook_setup", "pick_device",
+    "PROJECT_ROOT", "check", "describe_cpu", "notebook_setup", "pick_device",
     # depth maths, alignment, metrics
     "align_disparity", "as_array", "bad_pixel_rate", "density", "depth_metrics", "epe", "fit_scale_shift",
     "median_scale", "metrics_table",
     # models: ZoeDepth's padding, stereo, batches, timing
-    "best_batched", "layer_rates", "markdown_table", "plot_stage_shares", "plot_variant_times", "predict_depth",
+    "best_batched", "depth_batch", "layer_rates", "markdown_table", "plot_stage_shares", "plot_variant_times", "predict_depth",
     "predict_folder", "remove_zoedepth_padding", "sgbm_disparity", "shares", "speed_targets", "time_call",
     "time_interleaved", "time_stages", "zoedepth_input_size", "zoedepth_padded_size", "zoedepth_padding",
     # geometry

@@ -43,8 +43,8 @@ def distribution_name(name: str) -> str:
 
 
 def pinned(requirements: list[str]) -> set[str]:
-    """The normalized names of the ``name==version`` lines."""
-    return {distribution_name(line.split("==")[0].strip()) for line in requirements if "==" in line}
+    """The normalized names of the ``name==version`` lines (extras dropped: ``ray[data]`` is the package ``ray``)."""
+    return {distribution_name(line.split("==")[0].split("[")[0].strip()) for line in requirements if "==" in line}
 
 
 def loaded_versions(names: set[str], version: Callable[[str], str] | None = None) -> dict[str, str]:

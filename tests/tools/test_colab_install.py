@@ -26,8 +26,8 @@ def test_requirements_without_the_end_line_are_refused():
 
 
 def test_pinned_names_are_normalized_as_pip_compares_them():
-    assert colab.pinned(["huggingface_hub==2.4.0", "Pillow==13.0.0", "-e .", "# x", "zope.interface==7"]) == {
-        "huggingface-hub", "pillow", "zope-interface"}
+    assert colab.pinned(["huggingface_hub==2.4.0", "Pillow==13.0.0", "-e .", "# x", "zope.interface==7",
+                         "ray[data]==2.60.0"]) == {"huggingface-hub", "pillow", "zope-interface", "ray"}
 
 
 def test_only_packages_this_interpreter_has_imported_are_watched():

@@ -319,4 +319,4 @@ def test_a_metric_image_with_only_one_of_its_files_gets_the_missing_one(tmp_path
     assert again.computed == ["b.png"] and again.skipped == ["a.JPG", "c.webp"]
     assert ((out / "b.npy").stat().st_mtime_ns, (out / "b.npy").read_bytes()) == npy_before  # kept, not rewritten
     raw = np.asarray(Image.open(out / "b.png"))
-    np.testing.assert_array_equal(raw, np.round(first.depths["b.png"].astype(np.float64) * 256).astype(np.uint16))
+    np.testing.assert_array_equal(raw, np.round(first.depths["b.png"].astype(np.float64) * 1000).astype(np.uint16))

@@ -14,6 +14,17 @@ from .depthmath import (
     to_uint8,
     valid_mask,
 )
+from .deploy import (
+    check_onnx,
+    cpu_features,
+    describe_cpu,
+    export_onnx,
+    max_relative_difference,
+    onnx_session,
+    openvino_model,
+    predict_onnx,
+    quantize_int8,
+)
 from .env import notebook_setup, pick_device, seed_everything
 from .paths import DATA_DIR, NOTEBOOKS_DIR, PROJECT_ROOT
 from .viz import colorize, nearness, show_depth, show_grid
@@ -24,4 +35,8 @@ __all__ = [
     "hub_is_reachable", "is_stand_in", "load_image", "load_stereo_pair", "nearness", "normalize_minmax",
     "normalize_percentile", "notebook_setup", "pick_device", "resolve_checkpoint", "seed_everything",
     "show_depth", "show_grid", "stand_in_label", "stereo_disparity_to_depth", "to_uint8", "valid_mask",
+]
+__all__ += [  # helpers.deploy: ONNX export and CPU runtimes (notebook 08)
+    "check_onnx", "cpu_features", "describe_cpu", "export_onnx", "max_relative_difference", "onnx_session",
+    "openvino_model", "predict_onnx", "quantize_int8",
 ]

@@ -25,7 +25,9 @@ Heavy libraries (torch, onnx, onnxruntime, openvino) are imported inside the fun
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import os
 import platform
@@ -255,7 +257,10 @@ def export_onnx(model: Any, path: str | Path | None = None, overwrite: bool = Fa
         # a batch of 2: an example batch of 1 lets torch.export treat the batch size as the constant 1
         example = torch.zeros(2, 3, height, width, dtype=next(model.parameters()).dtype)
         kwargs = {} if opset is None else {"opset_version": opset}
-        with torch.no_grad():
+        # torch.export writes the whole traced graph (hundreds of kB) to stderr when it fails; the exception
+        # it raises says what went wrong, so the console chatter is kept out of the notebook
+        chatter = io.StringIO()
+        with torch.no_grad(), contextlib.redirect_stdout(chatter), contextlib.redirect_stderr(chatter):
             program = torch.onnx.export(
                 _depth_only(model), (example,), None, dynamo=True, verbose=False,
                 input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],

@@ -10,7 +10,8 @@ from helpers.paths import PROJECT_ROOT
 
 RUNTIME = [
     "transformers==5.23.0", "huggingface_hub==2.4.0", "pillow==13.0.0", "numpy==2.4.6", "matplotlib==3.11.2",
-    "requests==2.34.2", "opencv-python-headless==5.0.0.93", "tqdm==4.70.1", "-e .",
+    "requests==2.34.2", "opencv-python-headless==5.0.0.93", "tqdm==4.70.1",
+    "onnx==1.23.2", "onnxruntime==1.31.1", "onnxscript==0.7.2", "openvino==2026.4.1", "-e .",
 ]
 
 

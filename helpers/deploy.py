@@ -234,6 +234,9 @@ def export_onnx(model: Any, path: str | Path | None = None, overwrite: bool = Fa
         except (OSError, ValueError) as err:
             raise FileExistsError(f"{path} exists but is not a usable ONNX file ({err}). It was left alone: "
                                   "pass overwrite=True to replace it, or choose another path.") from None
+        if "quantized" in found:
+            raise FileExistsError(f"{path} holds a quantized model ({found['quantized']}), not a float export. It was "
+                                  "left alone: pass overwrite=True to replace it, or choose another path.")
         differs = _mismatch(found, identity)
         if differs:
             raise FileExistsError(
@@ -348,7 +351,8 @@ def onnx_session(path: str | Path, threads: int | None = None) -> OnnxDepthModel
     import torch
 
     path = Path(path)
-    metadata = _metadata(check_onnx(path))
+    proto = check_onnx(path)
+    metadata = _metadata(proto)
     threads = threads or torch.get_num_threads()
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads  # set explicitly: the default follows the machine, not your choice
@@ -356,7 +360,8 @@ def onnx_session(path: str | Path, threads: int | None = None) -> OnnxDepthModel
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3  # errors only
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    precision = "int8 (dynamic)" if metadata.get("quantized") else "f32"
+    quantized = any(node.op_type in ("DynamicQuantizeLinear", "MatMulInteger") for node in proto.graph.node)
+    precision = "int8 (dynamic)" if quantized else "f32"
     return OnnxDepthModel(path, "onnxruntime", session, threads, int(metadata.get("size_multiple", 1)), precision)
 
 

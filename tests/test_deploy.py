@@ -167,6 +167,9 @@ def test_int8_quantization_is_smaller_runs_and_is_reused(tiny, exported):
     assert tuple(depth.shape) == (300, 451) and torch.isfinite(depth).all()
     before = quantized.path.read_bytes()
     assert quantize_int8(exported.path).reused and quantized.path.read_bytes() == before
+    with pytest.raises(FileExistsError, match=r"holds a quantized model \(int8 dynamic\), not a float export"):
+        export_onnx(model, quantized.path)
+    assert quantized.path.read_bytes() == before
 
 
 def test_quantize_refuses_a_foreign_file_unless_asked(exported, tmp_path):

@@ -258,7 +258,8 @@ def export_onnx(model: Any, path: str | Path | None = None, overwrite: bool = Fa
     started = time.perf_counter()
     try:
         # a batch of 2: an example batch of 1 lets torch.export treat the batch size as the constant 1
-        example = torch.zeros(2, 3, height, width, dtype=next(model.parameters()).dtype)
+        weight = next(model.parameters())
+        example = torch.zeros(2, 3, height, width, dtype=weight.dtype, device=weight.device)
         kwargs = {} if opset is None else {"opset_version": opset}
         # torch.export writes the whole traced graph (hundreds of kB) to stderr when it fails; the exception
         # it raises says what went wrong, so the console chatter is kept out of the notebook

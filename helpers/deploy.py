@@ -417,6 +417,12 @@ def max_relative_difference(found: Any, reference: Any) -> float:
     return float(np.abs(found - reference).max() / peak)
 
 
+def error_line(err: BaseException) -> str:
+    """One line for a caught error: its type and the first line of its message, without terminal colour codes."""
+    message = re.sub(r"\x1b\[[0-9;]*m", "", str(err)).strip()
+    return f"{type(err).__name__}: {message.splitlines()[0] if message else '(no message)'}"
+
+
 # ------------------------------------------------------------------------------------------------ int8
 
 def quantize_int8(path: str | Path, out: str | Path | None = None, overwrite: bool = False) -> OnnxExport:

@@ -18,6 +18,7 @@ from helpers.deploy import (
     check_onnx,
     cpu_features,
     describe_cpu,
+    error_line,
     export_onnx,
     max_relative_difference,
     onnx_session,
@@ -266,3 +267,9 @@ def test_cpu_features_say_unknown_without_proc_cpuinfo():
     line = describe_cpu(features)
     assert "avx2 unknown" in line and "amx unknown" in line
     assert "avx2 yes, avx512f no, vnni no, avx512_bf16 no, amx no" in describe_cpu(cpu_features(AMD_CPUINFO))
+
+
+def test_error_line_is_type_and_first_line_without_colour_codes():
+    err = RuntimeError("Failed to export. \x1b[96mThis is step 1/3\x1b[0m of exporting.\nthe graph ...\nmore")
+    assert error_line(err) == "RuntimeError: Failed to export. This is step 1/3 of exporting."
+    assert error_line(ValueError()) == "ValueError: (no message)"

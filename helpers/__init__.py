@@ -18,17 +18,21 @@ from .geometry import (
     Intrinsics, PointCloud, backproject, discontinuity_mask, point_cloud, project, read_ply, write_ply,
     z_to_ray_distance,
 )
-from .machine import describe_cpu
+from .machine import cpu_features, cpu_name, describe_cpu
 from .paths import PROJECT_ROOT
 from .metrics import bad_pixel_rate, density, depth_metrics, epe, metrics_table
 from .standins import is_stand_in, stand_in_label
 from .stereo import sgbm_disparity
 from .timing import (
-    best_batched, layer_rates, markdown_table, plot_stage_shares, plot_variant_times, shares, speed_targets, time_call,
+    best_batched, layer_rates, markdown_table, plot_stage_shares, plot_variant_times, shares, speed_targets, speedups, time_call,
     time_interleaved, time_stages,
 )
 from .viz import colorize, show_depth, show_grid
 from .zoedepth import remove_zoedepth_padding, zoedepth_input_size, zoedepth_padded_size, zoedepth_padding
+from .deploy import (
+    check_onnx, error_line, export_onnx, max_relative_difference, onnx_session, openvino_model, predict_onnx,
+    quantize_int8, read_metadata,
+)
 
 __all__ = [
     # checkpoints and stand-ins
@@ -42,11 +46,15 @@ __all__ = [
     "median_scale", "metrics_table",
     # models: ZoeDepth's padding, stereo, batches, timing
     "best_batched", "depth_batch", "layer_rates", "markdown_table", "plot_stage_shares", "plot_variant_times", "predict_depth",
-    "predict_folder", "remove_zoedepth_padding", "sgbm_disparity", "shares", "speed_targets", "time_call",
+    "predict_folder", "remove_zoedepth_padding", "sgbm_disparity", "shares", "speed_targets", "speedups", "time_call",
     "time_interleaved", "time_stages", "zoedepth_input_size", "zoedepth_padded_size", "zoedepth_padding",
     # geometry
     "Intrinsics", "PointCloud", "backproject", "discontinuity_mask", "point_cloud", "project", "read_ply",
     "write_ply", "z_to_ray_distance",
     # pictures
     "colorize", "show_depth", "show_grid",
+]
+__all__ += [  # helpers.deploy: ONNX export and CPU runtimes (notebook 08); helpers.machine: what the CPU can do
+    "check_onnx", "cpu_features", "cpu_name", "error_line", "export_onnx", "max_relative_difference", "onnx_session",
+    "openvino_model", "predict_onnx", "quantize_int8", "read_metadata",
 ]

@@ -68,11 +68,12 @@ def describe_cpu(features: dict[str, bool | None] | None = None) -> str:
 
     features = cpu_features() if features is None else features
     shown = ", ".join(f"{name} {'?' if has is None else ('yes' if has else 'no')}" for name, has in features.items())
-    return (f"CPU: {_cpu_name()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads | {shown} | "
+    return (f"CPU: {cpu_name()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads | {shown} | "
             f"torch CPU kernels: {torch.backends.cpu.get_cpu_capability()}")
 
 
-def _cpu_name() -> str:
+def cpu_name() -> str:
+    """The CPU's model name as the operating system reports it (or the platform's machine name)."""
     if platform.system() == "Linux":
         try:
             with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as info:

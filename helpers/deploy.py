@@ -1,0 +1,427 @@
+"""Deploying a depth model on a CPU: ONNX export, ONNX Runtime and OpenVINO sessions, int8 quantization.
+
+The flow of notebook 08, in small steps:
+
+- ``export_onnx(model)`` writes ``build/onnx/<name>.onnx`` with the dynamo exporter
+  (``torch.onnx.export(..., dynamo=True)``), with dynamic batch, height and width, so that one file takes
+  every input size the image processor produces. It records where the weights came from (the checkpoint or
+  stand-in id, a hash of the config and one of the weights) in the file's ``metadata_props``: a file that is
+  already there is reused when it was exported from the same model, refused otherwise, and never
+  overwritten unless ``overwrite=True``.
+- ``check_onnx(path)`` loads and checks a file: clear errors for a missing or corrupt file.
+- ``onnx_session(path, threads)`` (ONNX Runtime) and ``openvino_model(path, precision, threads)`` (OpenVINO)
+  return an :class:`OnnxDepthModel`: call it on ``pixel_values`` (a NumPy array) to get ``predicted_depth``;
+  it refuses, with a clear message, an input size the file cannot take (e.g. not a multiple of 14).
+- ``predict_onnx(runtime, processor, image)``: the same processor, the runtime instead of the PyTorch model,
+  the same ``post_process_depth_estimation`` (the runtime's array is wrapped in transformers'
+  ``DepthEstimatorOutput``, which is what the processor expects).
+- ``quantize_int8(path)``: ONNX Runtime's dynamic int8 quantization (int8 weights, activations quantized
+  on the fly), written next to the float file.
+
+What the CPU can do (AVX2, AVX-512, VNNI, BF16, AMX) is ``helpers.machine``'s job.
+
+Heavy libraries (torch, onnx, onnxruntime, openvino) are imported inside the functions that need them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+import re
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Sequence
+
+import numpy as np
+
+from .standins import MARKER, is_stand_in
+from .paths import PROJECT_ROOT
+
+ONNX_DIR = PROJECT_ROOT / "build" / "onnx"  # git-ignored
+META_PREFIX = "depth_tutorials."
+INPUT_NAME, OUTPUT_NAME = "pixel_values", "predicted_depth"
+
+
+# ------------------------------------------------------------------------------------------- identity of a model
+
+def model_source(model: Any) -> str:
+    """Where the weights came from: the Hub id, or 'STAND-IN for <id> (tiny|full-size, random weights)'."""
+    path = str(getattr(model, "name_or_path", "") or getattr(model.config, "_name_or_path", ""))
+    if is_stand_in(path):
+        marker = json.loads((Path(path) / MARKER).read_text())
+        size = "tiny" if marker.get("size") == "tiny" else "full-size"
+        return f"STAND-IN for {marker['stand_in_for']} ({size}, random weights)"
+    match = re.search(r"models--([^/\\]+?)--([^/\\]+)[/\\]snapshots", path)  # a Hugging Face cache folder
+    if match:
+        return f"{match.group(1)}/{match.group(2)}"
+    return path or type(model).__name__
+
+
+def config_hash(model: Any) -> str:
+    """SHA-256 of the model's configuration (its architecture), without where it was loaded from."""
+    config = model.config.to_dict()
+    for key in ("_name_or_path", "transformers_version", "_commit_hash", "torch_dtype", "dtype"):
+        config.pop(key, None)
+    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def weights_hash(model: Any) -> str:
+    """SHA-256 of every parameter and buffer (names, shapes, dtypes and bytes)."""
+    import torch
+
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        tensor = tensor.detach().cpu().contiguous()
+        digest.update(f"{name}:{tuple(tensor.shape)}:{tensor.dtype};".encode())
+        digest.update(tensor.view(torch.uint8).numpy() if tensor.numel() else b"")
+    return digest.hexdigest()
+
+
+def size_multiple(model: Any) -> int:
+    """Input heights and widths must be multiples of this: the ViT patch size (14 for Depth Anything)."""
+    config = model.config
+    patch = getattr(config, "patch_size", None) or getattr(getattr(config, "backbone_config", None), "patch_size", None)
+    if config.model_type == "zoedepth":
+        return 32  # ZoeDepthImageProcessor's ensure_multiple_of
+    return int(patch or 1)
+
+
+def default_onnx_path(model: Any) -> Path:
+    """``build/onnx/<checkpoint name>[-stand-in-tiny|-stand-in-full].onnx`` in this project (git-ignored)."""
+    source = model_source(model)
+    stand_in = re.match(r"STAND-IN for (\S+) \((tiny|full-size)", source)
+    name = stand_in.group(1) if stand_in else source
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", name.rstrip("/").split("/")[-1])
+    if stand_in:
+        name += "-stand-in-" + ("tiny" if stand_in.group(2) == "tiny" else "full")
+    return ONNX_DIR / f"{name}.onnx"
+
+
+# -------------------------------------------------------------------------------------------------- export
+
+@dataclass(frozen=True)
+class OnnxExport:
+    """What ``export_onnx`` did: the file, whether a valid earlier export was reused, and how long it took."""
+
+    path: Path
+    reused: bool
+    seconds: float
+    source: str
+
+    @property
+    def megabytes(self) -> float:
+        """The file's size in MB (10^6 bytes)."""
+        return self.path.stat().st_size / 1e6
+
+
+def _depth_only(model: Any):
+    """Wrap a depth model so that the exported graph has one input (pixel_values) and one output."""
+    import torch
+
+    class PredictedDepth(torch.nn.Module):
+        def __init__(self, inner: Any):
+            super().__init__()
+            self.model = inner
+
+        def forward(self, pixel_values):
+            return self.model(pixel_values=pixel_values).predicted_depth
+
+    return PredictedDepth(model).eval()
+
+
+def _symbolic_depth_anything_head(head: Any):
+    """A copy of transformers' DepthAnythingDepthEstimationHead.forward without ``int()`` on the output size.
+
+    transformers 5.23 writes ``int(patch_height * self.patch_size)``; during export ``int()`` turns the
+    symbolic height into the example's number, and the file would always answer at the example's size.
+    """
+    import torch
+
+    def forward(hidden_states, patch_height, patch_width):
+        depth = head.conv1(hidden_states[head.head_in_index])
+        depth = torch.nn.functional.interpolate(
+            depth, (patch_height * head.patch_size, patch_width * head.patch_size), mode="bilinear", align_corners=True)
+        depth = head.conv3(head.activation1(head.conv2(depth)))
+        return (head.activation2(depth) * head.max_depth).squeeze(dim=1)
+
+    return forward
+
+
+def read_metadata(path: str | Path) -> dict[str, str]:
+    """This project's entries of an ONNX file's ``metadata_props`` (source, hashes, size multiple), prefix removed."""
+    return _metadata(check_onnx(path, full_check=False))
+
+
+def _metadata(model: Any) -> dict[str, str]:
+    return {p.key[len(META_PREFIX):]: p.value for p in model.metadata_props if p.key.startswith(META_PREFIX)}
+
+
+def _identity(model: Any) -> dict[str, str]:
+    return {"source": model_source(model), "config_sha256": config_hash(model), "weights_sha256": weights_hash(model)}
+
+
+def _mismatch(found: dict[str, str], wanted: dict[str, str]) -> list[str]:
+    return [key for key in ("source", "config_sha256", "weights_sha256") if found.get(key) != wanted[key]]
+
+
+def export_onnx(model: Any, path: str | Path | None = None, overwrite: bool = False,
+                example_size: tuple[int, int] = (350, 518), opset: int | None = None) -> OnnxExport:
+    """Export ``model`` to ONNX (dynamo exporter; dynamic batch, height, width), or reuse a valid earlier export.
+
+    An existing file is reused when it was exported from the same weights (source, config and weights hashes
+    in its metadata); any other existing file is left alone with a clear error unless ``overwrite=True``.
+    """
+    import torch
+
+    path = Path(path) if path is not None else default_onnx_path(model)
+    if path.suffix != ".onnx":
+        raise ValueError(f"{path}: give the file an .onnx suffix.")
+    identity = _identity(model)
+    if path.exists() and not overwrite:
+        try:
+            found = read_metadata(path)
+        except (OSError, ValueError) as err:
+            raise FileExistsError(f"{path} exists but is not a usable ONNX file ({err}). It was left alone: "
+                                  "pass overwrite=True to replace it, or choose another path.") from None
+        if "quantized" in found:
+            raise FileExistsError(f"{path} holds a quantized model ({found['quantized']}), not a float export. It was "
+                                  "left alone: pass overwrite=True to replace it, or choose another path.")
+        differs = _mismatch(found, identity)
+        if differs:
+            raise FileExistsError(
+                f"{path} exists but was exported from other weights ({', '.join(differs)} differ: it holds "
+                f"{found.get('source', 'an unknown model')!r}, this model is {identity['source']!r}). It was left "
+                "alone: pass overwrite=True to replace it, or choose another path.")
+        return OnnxExport(path, reused=True, seconds=0.0, source=identity["source"])
+
+    multiple = size_multiple(model)
+    height, width = example_size
+    if height % multiple or width % multiple:
+        raise ValueError(f"example_size {example_size} must be multiples of {multiple}.")
+    was_training = model.training
+    model.eval()
+    head = getattr(model, "head", None)
+    patched = type(head).__name__ == "DepthAnythingDepthEstimationHead"
+    if patched:
+        head.forward = _symbolic_depth_anything_head(head)
+    started = time.perf_counter()
+    try:
+        # a batch of 2: an example batch of 1 lets torch.export treat the batch size as the constant 1
+        weight = next(model.parameters())
+        example = torch.zeros(2, 3, height, width, dtype=weight.dtype, device=weight.device)
+        kwargs = {} if opset is None else {"opset_version": opset}
+        # torch.export writes the whole traced graph (hundreds of kB) to stderr when it fails; the exception
+        # it raises says what went wrong, so the console chatter is kept out of the notebook
+        chatter = io.StringIO()
+        with torch.no_grad(), contextlib.redirect_stdout(chatter), contextlib.redirect_stderr(chatter):
+            program = torch.onnx.export(
+                _depth_only(model), (example,), None, dynamo=True, verbose=False,
+                input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+                dynamic_shapes={INPUT_NAME: {0: "batch", 2: "height", 3: "width"}}, **kwargs)
+    finally:
+        if patched:
+            del head.forward  # back to the class's own method
+        model.train(was_training)
+    seconds = time.perf_counter() - started
+    import transformers
+
+    metadata = {**identity, "size_multiple": str(multiple), "torch": torch.__version__,
+                "transformers": transformers.__version__}
+    program.model.metadata_props.update({META_PREFIX + k: v for k, v in metadata.items()})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".export-", dir=path.parent))
+    try:
+        program.save(staging / path.name)
+        os.replace(staging / path.name, path)
+    finally:
+        for leftover in staging.iterdir():
+            leftover.unlink()
+        staging.rmdir()
+    return OnnxExport(path, reused=False, seconds=seconds, source=identity["source"])
+
+
+def check_onnx(path: str | Path, full_check: bool = True):
+    """Load an .onnx file and run onnx's checker: a clear error for a missing or corrupt file."""
+    import onnx
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"No ONNX file at {path}: export one first with "
+                                f"helpers.export_onnx(model, {str(path)!r}).")
+    try:
+        model = onnx.load(str(path))
+        if full_check:
+            onnx.checker.check_model(model)
+    except Exception as err:  # protobuf DecodeError, ValidationError, ...
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ValueError(f"{path} is not a valid ONNX file ({type(err).__name__}: {first}). It may be truncated "
+                         "or not an ONNX model: delete it and export again (export_onnx(..., overwrite=True)).") from None
+    return model
+
+
+# --------------------------------------------------------------------------------------------- runtimes
+
+@dataclass
+class OnnxDepthModel:
+    """An .onnx depth model compiled by a runtime: call it on ``pixel_values`` (N, 3, H, W) to get (N, H, W)."""
+
+    path: Path
+    backend: Literal["onnxruntime", "openvino"]
+    runtime: Any = field(repr=False)  # the onnxruntime.InferenceSession or openvino.CompiledModel
+    threads: int
+    size_multiple: int = 1
+    precision: str = "f32"
+
+    def check_input(self, shape: Sequence[int]) -> None:
+        """A clear error for an input this file cannot take (wrong rank or channels, size not a multiple)."""
+        if len(shape) != 4 or shape[1] != 3:
+            raise ValueError(f"{self.path.name} takes pixel_values of shape (batch, 3, height, width); got {tuple(shape)}.")
+        height, width = int(shape[2]), int(shape[3])
+        if height < self.size_multiple or width < self.size_multiple or height % self.size_multiple \
+                or width % self.size_multiple:
+            raise ValueError(
+                f"{self.path.name} cannot take a {height}×{width} input: height and width must be multiples of "
+                f"{self.size_multiple} (the model's patch size). Use the model's image processor (it rounds to "
+                f"multiples of {self.size_multiple}), or resize to e.g. "
+                f"{max(1, round(height / self.size_multiple)) * self.size_multiple}×"
+                f"{max(1, round(width / self.size_multiple)) * self.size_multiple}.")
+
+    def __call__(self, pixel_values: Any) -> np.ndarray:
+        """``predicted_depth`` for a float32 batch of ``pixel_values``, as a NumPy array."""
+        pixel_values = np.ascontiguousarray(np.asarray(pixel_values, dtype=np.float32))
+        self.check_input(pixel_values.shape)
+        if self.backend == "onnxruntime":
+            return self.runtime.run([OUTPUT_NAME], {INPUT_NAME: pixel_values})[0]
+        return self.runtime(pixel_values)[0]
+
+
+def onnx_session(path: str | Path, threads: int | None = None) -> OnnxDepthModel:
+    """An ONNX Runtime CPU session on ``path`` with ``threads`` intra-op threads (default: torch's count)."""
+    import onnxruntime as ort
+    import torch
+
+    path = Path(path)
+    proto = check_onnx(path)
+    metadata = _metadata(proto)
+    threads = threads or torch.get_num_threads()
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads  # set explicitly: the default follows the machine, not your choice
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3  # errors only
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    quantized = any(node.op_type in ("DynamicQuantizeLinear", "MatMulInteger") for node in proto.graph.node)
+    precision = "int8 (dynamic)" if quantized else "f32"
+    return OnnxDepthModel(path, "onnxruntime", session, threads, int(metadata.get("size_multiple", 1)), precision)
+
+
+def openvino_model(path: str | Path, precision: Literal["f32", "bf16", "f16"] | None = None,
+                   threads: int | None = None, device: str = "CPU") -> OnnxDepthModel:
+    """OpenVINO's compiled model of ``path``; ``precision`` sets INFERENCE_PRECISION_HINT (None: OpenVINO's choice)."""
+    import openvino as ov
+    import torch
+
+    path = Path(path)
+    metadata = _metadata(check_onnx(path))
+    threads = threads or torch.get_num_threads()
+    config: dict[str, Any] = {"INFERENCE_NUM_THREADS": threads}
+    if precision is not None:
+        config["INFERENCE_PRECISION_HINT"] = precision
+    compiled = ov.Core().compile_model(str(path), device, config)
+    return OnnxDepthModel(path, "openvino", compiled, threads, int(metadata.get("size_multiple", 1)),
+                          openvino_precision(compiled))
+
+
+def openvino_precision(compiled: Any) -> str:
+    """The precision an OpenVINO compiled model really computes in ('f32', 'bf16', 'f16'), read back."""
+    return compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()
+
+
+def predict_onnx(runtime: OnnxDepthModel, processor: Any, images: Any) -> Any:
+    """Depth at each image's size: the same processor, the runtime instead of the model, the same post-processing.
+
+    One image gives one (H, W) tensor; a list gives a list (one runtime call per image).
+    """
+    import torch
+    from transformers.modeling_outputs import DepthEstimatorOutput
+
+    single = not isinstance(images, (list, tuple))
+    maps = []
+    for image in ([images] if single else images):
+        pixel_values = processor(images=image, return_tensors="np")["pixel_values"]
+        outputs = DepthEstimatorOutput(predicted_depth=torch.from_numpy(runtime(pixel_values)))
+        maps.append(processor.post_process_depth_estimation(outputs, [(image.height, image.width)])[0]["predicted_depth"])
+    return maps[0] if single else maps
+
+
+def max_relative_difference(found: Any, reference: Any) -> float:
+    """max |found − reference| / max |reference|: 0 for identical maps, 1e-4 for a difference of 0.01 % of the peak."""
+    found = np.asarray(found, dtype=np.float64)
+    reference = np.asarray(reference, dtype=np.float64)
+    if found.shape != reference.shape:
+        raise ValueError(f"shapes differ: {found.shape} vs {reference.shape}")
+    peak = np.abs(reference).max()
+    if peak == 0:
+        raise ValueError("the reference map is all zeros: a relative difference is undefined.")
+    return float(np.abs(found - reference).max() / peak)
+
+
+def error_line(err: BaseException) -> str:
+    """One line for a caught error: its type and the first line of its message, without terminal colour codes."""
+    message = re.sub(r"\x1b\[[0-9;]*m", "", str(err)).strip()
+    return f"{type(err).__name__}: {message.splitlines()[0] if message else '(no message)'}"
+
+
+# ------------------------------------------------------------------------------------------------ int8
+
+def quantize_int8(path: str | Path, out: str | Path | None = None, overwrite: bool = False) -> OnnxExport:
+    """ONNX Runtime's dynamic int8 quantization of ``path`` (int8 weights; activations quantized at run time).
+
+    Writes ``<name>.int8.onnx`` beside it by default; reuses a valid earlier result of the same file, never
+    overwrites anything else unless ``overwrite=True``.
+    """
+    import logging
+
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    path = Path(path)
+    source = read_metadata(path)
+    out = Path(out) if out is not None else path.with_name(path.stem + ".int8.onnx")
+    if out.resolve() == path.resolve():
+        raise ValueError(f"out must differ from the float file {path}.")
+    wanted = {k: source.get(k, "") for k in ("source", "config_sha256", "weights_sha256")}
+    if out.exists() and not overwrite:
+        try:
+            found = read_metadata(out)
+        except (OSError, ValueError) as err:
+            raise FileExistsError(f"{out} exists but is not a usable ONNX file ({err}). It was left alone: "
+                                  "pass overwrite=True to replace it, or choose another path.") from None
+        if found.get("quantized") != "int8 dynamic" or _mismatch(found, wanted):
+            raise FileExistsError(f"{out} exists but is not the int8 quantization of {path.name}. It was left "
+                                  "alone: pass overwrite=True to replace it, or choose another path.")
+        return OnnxExport(out, reused=True, seconds=0.0, source=found.get("source", ""))
+    started = time.perf_counter()
+    staging = Path(tempfile.mkdtemp(prefix=".quantize-", dir=out.parent))
+    try:
+        logging.disable(logging.WARNING)  # its advice to pre-process first goes to the root logger, on stderr
+        try:
+            quantize_dynamic(str(path), str(staging / out.name), weight_type=QuantType.QInt8)
+        finally:
+            logging.disable(logging.NOTSET)
+        model = onnx.load(str(staging / out.name))
+        del model.metadata_props[:]
+        for key, value in {**source, "quantized": "int8 dynamic"}.items():
+            model.metadata_props.add(key=META_PREFIX + key, value=value)
+        onnx.save(model, str(staging / out.name))
+        os.replace(staging / out.name, out)
+    finally:
+        for leftover in staging.iterdir():
+            leftover.unlink()
+        staging.rmdir()
+    return OnnxExport(out, reused=False, seconds=time.perf_counter() - started, source=source.get("source", ""))

@@ -1,0 +1,237 @@
+"""helpers.deploy: ONNX export of a tiny stand-in, runtimes, int8 quantization, clear errors, CPU features.
+
+One export per test session (the slow step, well under 30 s for the tiny stand-in); nothing here is timed.
+"""
+
+import platform
+
+import numpy as np
+import onnx
+import pytest
+import torch
+from PIL import Image
+from transformers import AutoImageProcessor, AutoModelForDepthEstimation
+
+from helpers import deploy, resolve_checkpoint
+from helpers.machine import cpu_features
+from helpers.deploy import (
+    OnnxExport,
+    check_onnx,
+    error_line,
+    export_onnx,
+    max_relative_difference,
+    onnx_session,
+    openvino_model,
+    predict_onnx,
+    quantize_int8,
+    read_metadata,
+)
+
+CHECKPOINT = "depth-anything/Depth-Anything-V2-Small-hf"
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    """The tiny stand-in (random weights, real architecture classes and processor settings), in eval mode."""
+    folder = resolve_checkpoint(CHECKPOINT)
+    return AutoModelForDepthEstimation.from_pretrained(folder).eval(), AutoImageProcessor.from_pretrained(folder)
+
+
+@pytest.fixture(scope="module")
+def exported(tiny, tmp_path_factory):
+    model, _ = tiny
+    return export_onnx(model, tmp_path_factory.mktemp("onnx") / "tiny.onnx")
+
+
+def _eager(model, processor, image):
+    with torch.no_grad():
+        outputs = model(**processor(images=image, return_tensors="pt"))
+    return processor.post_process_depth_estimation(outputs, [(image.height, image.width)])[0]["predicted_depth"]
+
+
+def _image(height, width, seed=0):
+    pixels = np.random.default_rng(seed).integers(0, 256, size=(height, width, 3), dtype=np.uint8)
+    return Image.fromarray(pixels)
+
+
+def test_export_writes_a_valid_file_with_dynamic_axes_and_the_models_identity(tiny, exported):
+    model, _ = tiny
+    assert isinstance(exported, OnnxExport) and not exported.reused and exported.path.is_file()
+    graph = check_onnx(exported.path).graph
+    assert [d.dim_param or d.dim_value for d in graph.input[0].type.tensor_type.shape.dim] == \
+        ["batch", 3, "height", "width"]
+    output_dims = [d.dim_param or d.dim_value for d in graph.output[0].type.tensor_type.shape.dim]
+    assert output_dims[0] == "batch" and all(isinstance(d, str) for d in output_dims[1:])  # not frozen at 350 × 518
+    metadata = read_metadata(exported.path)
+    assert metadata["source"] == f"STAND-IN for {CHECKPOINT} (tiny, random weights)"
+    assert metadata["config_sha256"] == deploy.config_hash(model)
+    assert metadata["weights_sha256"] == deploy.weights_hash(model)
+    assert metadata["size_multiple"] == "14"
+    assert "forward" not in vars(model.head)  # the export-time patch of the head is undone
+    assert not model.training
+
+
+def test_onnx_runtime_matches_eager_at_two_image_sizes_through_one_file(tiny, exported):
+    model, processor = tiny
+    session = onnx_session(exported.path, threads=1)
+    assert session.threads == 1 and session.runtime.get_session_options().intra_op_num_threads == 1
+    for image, model_input in ((_image(300, 451), (350, 518)), (_image(200, 200, seed=1), (518, 518))):
+        assert tuple(processor(images=image, return_tensors="np")["pixel_values"].shape[-2:]) == model_input
+        depth = predict_onnx(session, processor, image)
+        reference = _eager(model, processor, image)
+        assert tuple(depth.shape) == (image.height, image.width) and depth.dtype == torch.float32
+        assert max_relative_difference(depth, reference) <= 1e-4
+
+
+def test_dynamic_batch_gives_each_images_eager_output(tiny, exported):
+    model, _ = tiny
+    pixel_values = torch.randn(3, 3, 266, 392, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        reference = model(pixel_values=pixel_values).predicted_depth
+    found = onnx_session(exported.path)(pixel_values.numpy())
+    assert found.shape == (3, 266, 392)
+    assert max_relative_difference(found, reference) <= 1e-4
+
+
+def test_a_valid_earlier_export_is_reused_untouched(tiny, exported):
+    model, _ = tiny
+    before = exported.path.stat().st_mtime_ns, exported.path.read_bytes()
+    again = export_onnx(model, exported.path)
+    assert again.reused and again.seconds == 0.0 and again.path == exported.path
+    assert (exported.path.stat().st_mtime_ns, exported.path.read_bytes()) == before
+
+
+def test_an_export_of_other_weights_is_refused_and_left_alone(tiny, exported, tmp_path):
+    model, _ = tiny
+    other = tmp_path / "other.onnx"
+    proto = onnx.load(str(exported.path))
+    for prop in proto.metadata_props:
+        if prop.key == "depth_tutorials.weights_sha256":
+            prop.value = "0" * 64
+    onnx.save(proto, str(other))
+    before = other.read_bytes()
+    with pytest.raises(FileExistsError, match=r"exported from other weights \(weights_sha256 differ.*overwrite=True"):
+        export_onnx(model, other)
+    assert other.read_bytes() == before
+
+
+def test_a_corrupt_file_is_refused_not_overwritten(tiny, tmp_path):
+    model, _ = tiny
+    corrupt = tmp_path / "model.onnx"
+    corrupt.write_bytes(b"definitely not protobuf \x00\xff" * 10)
+    with pytest.raises(FileExistsError, match=r"model.onnx exists but is not a usable ONNX file.*overwrite=True"):
+        export_onnx(model, corrupt)
+    assert corrupt.read_bytes() == b"definitely not protobuf \x00\xff" * 10
+
+
+def test_clear_errors_for_missing_and_corrupt_files(tmp_path):
+    missing = tmp_path / "nowhere.onnx"
+    for load in (check_onnx, onnx_session, openvino_model):
+        with pytest.raises(FileNotFoundError, match=r"No ONNX file at .*nowhere\.onnx: export one first with helpers\.export_onnx"):
+            load(missing)
+    corrupt = tmp_path / "broken.onnx"
+    corrupt.write_bytes(b"\x08\x07garbage" * 50)
+    with pytest.raises(ValueError, match=r"broken\.onnx is not a valid ONNX file \(.*\).*export again"):
+        onnx_session(corrupt)
+    truncated = tmp_path / "truncated.onnx"
+    truncated.write_bytes(b"")  # an empty file parses as an empty model; the checker rejects it
+    with pytest.raises(ValueError, match="is not a valid ONNX file"):
+        check_onnx(truncated)
+
+
+def test_an_input_size_the_file_cannot_take_is_a_clear_error(exported):
+    session = onnx_session(exported.path)
+    with pytest.raises(ValueError, match=r"cannot take a 351×518 input: height and width must be multiples of 14.*"
+                                         r"resize to e\.g\. 350×518"):
+        session(np.zeros((1, 3, 351, 518), np.float32))
+    with pytest.raises(ValueError, match=r"pixel_values of shape \(batch, 3, height, width\); got \(1, 4, 28, 28\)"):
+        session(np.zeros((1, 4, 28, 28), np.float32))
+    with pytest.raises(ValueError, match="multiples of 14"):
+        session(np.zeros((1, 3, 0, 14), np.float32))
+
+
+def test_int8_quantization_is_smaller_runs_and_is_reused(tiny, exported):
+    model, processor = tiny
+    quantized = quantize_int8(exported.path)
+    assert quantized.path == exported.path.with_name("tiny.int8.onnx") and not quantized.reused
+    assert quantized.path.stat().st_size < exported.path.stat().st_size
+    metadata = read_metadata(quantized.path)
+    assert metadata["quantized"] == "int8 dynamic"
+    assert metadata["weights_sha256"] == read_metadata(exported.path)["weights_sha256"]
+    ops = {node.op_type for node in check_onnx(quantized.path).graph.node}
+    assert "DynamicQuantizeLinear" in ops or "MatMulInteger" in ops
+    session = onnx_session(quantized.path)
+    assert session.precision == "int8 (dynamic)"
+    image = _image(300, 451)
+    depth = predict_onnx(session, processor, image)
+    assert tuple(depth.shape) == (300, 451) and torch.isfinite(depth).all()
+    before = quantized.path.read_bytes()
+    assert quantize_int8(exported.path).reused and quantized.path.read_bytes() == before
+    with pytest.raises(FileExistsError, match=r"holds a quantized model \(int8 dynamic\), not a float export"):
+        export_onnx(model, quantized.path)
+    assert quantized.path.read_bytes() == before
+
+
+def test_quantize_refuses_a_foreign_file_unless_asked(exported, tmp_path):
+    out = tmp_path / "q.onnx"
+    out.write_bytes(b"mine")
+    with pytest.raises(FileExistsError, match=r"q\.onnx exists but is not a usable ONNX file.*overwrite=True"):
+        quantize_int8(exported.path, out)
+    assert out.read_bytes() == b"mine"
+    assert not quantize_int8(exported.path, out, overwrite=True).reused
+    assert read_metadata(out)["quantized"] == "int8 dynamic"
+    with pytest.raises(ValueError, match="must differ"):
+        quantize_int8(exported.path, exported.path)
+
+
+def test_openvino_compiles_the_file_and_reports_its_precision(tiny, exported):
+    model, processor = tiny
+    compiled = openvino_model(exported.path, precision="f32", threads=1)
+    assert compiled.backend == "openvino" and compiled.precision == "f32"
+    assert compiled.runtime.get_property("INFERENCE_NUM_THREADS") == 1
+    image = _image(200, 300)
+    assert max_relative_difference(predict_onnx(compiled, processor, image), _eager(model, processor, image)) <= 1e-4
+    bf16 = openvino_model(exported.path, precision="bf16")
+    assert bf16.precision in ("bf16", "f32")  # OpenVINO falls back to f32 on a CPU without bfloat16 units
+    features = cpu_features()
+    if platform.machine().lower() in ("x86_64", "amd64") and features["BF16"] is False and features["AMX"] is False:
+        assert bf16.precision == "f32"  # no bfloat16 units: the hint cannot be honoured
+    with pytest.raises(ValueError, match="multiples of 14"):
+        compiled(np.zeros((1, 3, 20, 28), np.float32))
+
+
+def test_default_path_and_source_names(tiny, monkeypatch):
+    model, _ = tiny
+    path = deploy.default_onnx_path(model)
+    assert path == deploy.PROJECT_ROOT / "build" / "onnx" / "Depth-Anything-V2-Small-hf-stand-in-tiny.onnx"
+    cached = "/home/me/.cache/huggingface/hub/models--depth-anything--Depth-Anything-V2-Small-hf/snapshots/abc123"
+    monkeypatch.setattr(model, "name_or_path", cached)
+    assert deploy.model_source(model) == "depth-anything/Depth-Anything-V2-Small-hf"
+    assert deploy.default_onnx_path(model).name == "Depth-Anything-V2-Small-hf.onnx"
+
+
+def test_bad_suffix_and_example_size(tiny, tmp_path):
+    model, _ = tiny
+    with pytest.raises(ValueError, match=r"\.onnx suffix"):
+        export_onnx(model, tmp_path / "model.bin")
+    with pytest.raises(ValueError, match=r"example_size \(350, 517\) must be multiples of 14"):
+        export_onnx(model, tmp_path / "model.onnx", example_size=(350, 517))
+    assert not (tmp_path / "model.onnx").exists()
+
+
+def test_max_relative_difference_exact_values():
+    assert max_relative_difference([1.0, 2.0, 4.0], [1.0, 2.0, 4.0]) == 0.0
+    assert max_relative_difference([1.0, 2.5, 4.0], [1.0, 2.0, 4.0]) == 0.125  # 0.5 / 4
+    assert max_relative_difference(np.array([-8.0, 0.0]), np.array([-10.0, 1.0])) == 0.2
+    with pytest.raises(ValueError, match="shapes differ"):
+        max_relative_difference([1.0], [1.0, 2.0])
+    with pytest.raises(ValueError, match="all zeros"):
+        max_relative_difference([1.0], [0.0])
+
+
+
+
+def test_error_line_is_type_and_first_line_without_colour_codes():
+    err = RuntimeError("Failed to export. \x1b[96mThis is step 1/3\x1b[0m of exporting.\nthe graph ...\nmore")
+    assert error_line(err) == "RuntimeError: Failed to export. This is step 1/3 of exporting."
+    assert error_line(ValueError()) == "ValueError: (no message)"

@@ -7,6 +7,7 @@ English notebook 02, which has no Chinese twin in the copy.
 
 import copy
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -328,3 +329,16 @@ def test_previews_lang_zh_renders_the_chinese_notebooks_into_their_own_folder(mo
     ran.clear()
     assert previews.main([]) == 0  # English by default, as before
     assert ran == [(path, previews.DEFAULT_OUT) for path in list_notebooks(NOTEBOOKS_DIR)]
+
+
+# --- README.zh.md ------------------------------------------------------------------------------------------
+
+def test_the_contents_link_leads_to_readme_zh_whose_table_lists_every_chinese_notebook():
+    file, anchor = tr.CONTENTS_ANCHOR.split("#")
+    text = (NOTEBOOKS_DIR.parent / file).read_text(encoding="utf-8")
+    assert f"\n## {anchor}\n" in text  # GitHub's anchor of a Chinese heading is the heading itself
+    table = text.split(f"\n## {anchor}\n", 1)[1].split("\n## ", 1)[0]
+    assert re.findall(r"\]\(([^)]+)\)", table) == [f"notebooks/zh/{p.name}" for p in list_notebooks(NOTEBOOKS_DIR)]
+    for command in ("python -m helpers.classroom.prefetch", "python -m helpers.classroom.previews --lang zh",
+                    "python -m helpers.maintain.generated_cells sync", "python -m helpers.maintain.translations sync"):
+        assert command in text, command

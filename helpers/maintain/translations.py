@@ -20,9 +20,11 @@ Commands (``python -m helpers.maintain.translations ...``)::
     accept notebooks/01_x.ipynb CELL_ID ...   after updating stale translations: record the new English text
     status                         coverage per notebook
 
-Generated cells are localised: navigation (上一篇 / 目录 / 下一篇) between Chinese notebooks, contents in
-README.zh.md, the Colab badge opening ``notebooks/zh/...``; the Colab install cell is the English one with its
-comments in Chinese. The structure rules (shared/STYLE.md) apply with the Chinese headings
+Generated cells are localised, mirroring ``generated_cells``: the top cell has the Colab badge opening
+``notebooks/zh/...``, 上一篇 and 目录 (an absolute link to README.zh.md's table on GitHub, built from the
+repository URL as the English Contents link is); the bottom cell has one 下一篇 link (back to 目录 after the last
+notebook); the Colab set-up cell is the English one with its ``#@title`` and comment in Chinese
+(``GENERATED_COMMENTS``: a generated comment missing there fails ``sync --check``). The structure rules (shared/STYLE.md) apply with the Chinese headings
 (学习目标, 前置知识, 总结, 练习, 解答; exercise levels 简单 / 中等 / 困难): ``structure_problems``.
 """
 

@@ -7,16 +7,16 @@ English notebook 02, which has no Chinese twin in the copy.
 
 import copy
 import json
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 
-from helpers.collection import write_notebook
 from helpers.maintain import translations as tr
+from helpers.maintain.notebook_files import list_notebooks, write_notebook
 from helpers.maintain.translations import (check_problems, edition_differences, main, strip_comments,
                                            structure_problems, translate_comments)
-from helpers.notebooks import list_notebooks
 from helpers.paths import NOTEBOOKS_DIR
 
 NB01 = "01_monocular_vs_stereo.ipynb"
@@ -194,24 +194,44 @@ def test_outputs_order_and_types_are_compared(project):
     assert edition_differences(english, shorter)[-1] == "English has 37 cells, Chinese has 36"
 
 
+REPOSITORY = "https://github.com/depth-tutorials/depth-estimation-tutorials"
+
+
 def test_the_generated_cells_are_localised(project):
     zh = _load(project / "zh" / NB01)
-    nav = ("[目录](../../README.zh.md#笔记本) · 下一篇：[02 — The depth-estimation pipeline（英文版）]"
-           "(../02_depth_pipeline.ipynb) →")
     assert "".join(zh["cells"][1]["source"]).splitlines() == [
         f"<!-- {tr.ZH_NOTE} -->",
         "[![在 Colab 中打开](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google"
         ".com/github/depth-tutorials/depth-estimation-tutorials/blob/main/notebooks/zh/01_monocular_vs_stereo.ipynb)",
         "",
-        nav,
+        f"[目录]({REPOSITORY}/blob/main/README.zh.md#笔记本)",
     ]
-    assert "".join(zh["cells"][-1]["source"]).splitlines()[-1] == nav
+    assert "".join(zh["cells"][-1]["source"]).splitlines() == [
+        f"<!-- {tr.ZH_NOTE} -->", "", "---", "",
+        "**下一篇：** [02 — The depth-estimation pipeline（英文版）](../02_depth_pipeline.ipynb) →"]
     colab = "".join(zh["cells"][2]["source"])
-    assert colab.startswith("# 仅在 Colab 上运行：获取本项目并安装笔记本所需的软件包")
+    assert colab.splitlines()[0] == ('#@title Colab 设置：获取本项目并安装笔记本所需的软件包（在其他环境中什么也不做） '
+                                     '{ display-mode: "form" }')
+    assert colab.splitlines()[1] == f"import os, runpy, subprocess, sys  # {tr.ZH_NOTE}"
     assert strip_comments(colab) == strip_comments("".join(_load(project / NB01)["cells"][2]["source"]))
-    # once 02 has a twin, the link goes to the Chinese 02 with its Chinese title
-    assert tr.nav_line(("01_a.ipynb", "甲", True), ("03_c.ipynb", "丙", True)) == (
-        "← 上一篇：[01 — 甲](01_a.ipynb) · [目录](../../README.zh.md#笔记本) · 下一篇：[03 — 丙](03_c.ipynb) →")
+    # once 02 has a twin, the link goes to the Chinese 02 with its Chinese title; the first notebook has no
+    # previous link, the last one leads back to the contents
+    assert tr.nav_top(("01_a.ipynb", "甲", True), REPOSITORY) == (
+        f"← 上一篇：[01 — 甲](01_a.ipynb) · [目录]({REPOSITORY}/blob/main/README.zh.md#笔记本)")
+    assert tr.nav_top(("01_a.ipynb", "A", False), REPOSITORY).startswith("← 上一篇：[01 — A（英文版）](../01_a.ipynb) · ")
+    assert tr.nav_bottom(("03_c.ipynb", "丙", True), REPOSITORY) == "**下一篇：** [03 — 丙](03_c.ipynb) →"
+    assert tr.nav_bottom(None, REPOSITORY) == f"这是最后一篇笔记本：返回[目录]({REPOSITORY}/blob/main/README.zh.md#笔记本)。"
+
+
+def test_a_generated_comment_without_a_translation_fails_the_check(project, monkeypatch):
+    title = next(key for key in tr.GENERATED_COMMENTS if key.startswith("@title"))
+    monkeypatch.delitem(tr.GENERATED_COMMENTS, title)
+    assert check_problems(project) == [
+        MISSING_02,
+        f"{NB01}: generated cell colab-setup: comment not translated: {title!r} (add it to GENERATED_COMMENTS in "
+        "helpers/maintain/translations.py)",
+        OUT_OF_DATE_01,
+    ]
 
 
 def test_a_broken_translation_file_is_named(project, capsys):
@@ -245,6 +265,10 @@ def test_cells_that_do_not_tokenize_fall_back_to_whole_line_comments():
 
 # --- the house style in Chinese ----------------------------------------------------------------------------
 
+# where zh 01's next link leads: the Chinese 02 once it exists, the English one until then
+NEXT_01 = tr.neighbour_target((NB02, "", (NOTEBOOKS_DIR / "zh" / NB02).is_file()))
+
+
 def _zh01():
     return _load(NOTEBOOKS_DIR / "zh" / NB01)
 
@@ -265,12 +289,14 @@ def _replace_everywhere(notebook, old, new):
     ("（简单）", "（困难）", "exercises must rise in difficulty （简单、中等、困难）; found 困难, 中等, 中等, 困难"),
     ("<summary>解答</summary>", "<summary>Solution</summary>",
      "write the solutions' summary as <summary>解答</summary>, not Solution"),
+    (f"]({NEXT_01})", "](elsewhere.ipynb)", f"needs exactly one generated link to the next notebook, {NEXT_01}, in "
+     "the nav-bottom cell (found 0 at the top, 0 at the bottom): run `python -m helpers.maintain.translations sync`"),
 ])
 def test_each_chinese_heading_rule_catches_its_breakage(old, new, expected):
-    assert structure_problems(_zh01(), NB02) == []
+    assert structure_problems(_zh01(), NEXT_01) == []
     notebook = _zh01()
     _replace_everywhere(notebook, old, new)
-    assert expected in structure_problems(notebook, NB02)
+    assert expected in structure_problems(notebook, NEXT_01)
 
 
 def test_relative_links_are_checked_from_the_chinese_folder():
@@ -285,7 +311,7 @@ def test_relative_links_are_checked_from_the_chinese_folder():
 # --- previews of the Chinese edition -----------------------------------------------------------------------
 
 def test_previews_lang_zh_renders_the_chinese_notebooks_into_their_own_folder(monkeypatch, capsys):
-    from helpers import previews
+    from helpers.classroom import previews
 
     ran = []
 
@@ -303,3 +329,16 @@ def test_previews_lang_zh_renders_the_chinese_notebooks_into_their_own_folder(mo
     ran.clear()
     assert previews.main([]) == 0  # English by default, as before
     assert ran == [(path, previews.DEFAULT_OUT) for path in list_notebooks(NOTEBOOKS_DIR)]
+
+
+# --- README.zh.md ------------------------------------------------------------------------------------------
+
+def test_the_contents_link_leads_to_readme_zh_whose_table_lists_every_chinese_notebook():
+    file, anchor = tr.CONTENTS_ANCHOR.split("#")
+    text = (NOTEBOOKS_DIR.parent / file).read_text(encoding="utf-8")
+    assert f"\n## {anchor}\n" in text  # GitHub's anchor of a Chinese heading is the heading itself
+    table = text.split(f"\n## {anchor}\n", 1)[1].split("\n## ", 1)[0]
+    assert re.findall(r"\]\(([^)]+)\)", table) == [f"notebooks/zh/{p.name}" for p in list_notebooks(NOTEBOOKS_DIR)]
+    for command in ("python -m helpers.classroom.prefetch", "python -m helpers.classroom.previews --lang zh",
+                    "python -m helpers.maintain.generated_cells sync", "python -m helpers.maintain.translations sync"):
+        assert command in text, command

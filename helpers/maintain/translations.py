@@ -20,9 +20,11 @@ Commands (``python -m helpers.maintain.translations ...``)::
     accept notebooks/01_x.ipynb CELL_ID ...   after updating stale translations: record the new English text
     status                         coverage per notebook
 
-Generated cells are localised: navigation (上一篇 / 目录 / 下一篇) between Chinese notebooks, contents in
-README.zh.md, the Colab badge opening ``notebooks/zh/...``; the Colab install cell is the English one with its
-comments in Chinese. The structure rules (shared/STYLE.md) apply with the Chinese headings
+Generated cells are localised, mirroring ``generated_cells``: the top cell has the Colab badge opening
+``notebooks/zh/...``, 上一篇 and 目录 (an absolute link to README.zh.md's table on GitHub, built from the
+repository URL as the English Contents link is); the bottom cell has one 下一篇 link (back to 目录 after the last
+notebook); the Colab set-up cell is the English one with its ``#@title`` and comment in Chinese
+(``GENERATED_COMMENTS``: a generated comment missing there fails ``sync --check``). The structure rules (shared/STYLE.md) apply with the Chinese headings
 (学习目标, 前置知识, 总结, 练习, 解答; exercise levels 简单 / 中等 / 困难): ``structure_problems``.
 """
 
@@ -38,26 +40,25 @@ import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..collection import (COLAB_SETUP, GENERATED_NOTE, NAV_BOTTOM, NAV_TOP, colab_url, generated_tag, link_text,
-                          notebook_title, read_notebook, repository_url, write_notebook)
-from ..notebooks import list_notebooks
-from ..notebooks import structure_problems as english_structure_problems
 from ..paths import NOTEBOOKS_DIR
+from .generated_cells import (BADGE, BRANCH, COLAB_SETUP, GENERATED_NOTE, NAV_BOTTOM, NAV_TOP, SYNC_COMMAND,
+                              colab_url, generated_tag, link_text, notebook_title, repository_url)
+from .notebook_files import list_notebooks, read_notebook, write_notebook
+from .structure import structure_problems as english_structure_problems
 
 LANG = "zh"
 COMMAND = "python -m helpers.maintain.translations"
-CONTENTS_LINK = "../../README.zh.md#笔记本"  # from notebooks/zh/ to the table of notebooks in README.zh.md
+CONTENTS_ANCHOR = "README.zh.md#笔记本"  # the table of notebooks in README.zh.md (its heading: ## 笔记本)
 BANNER_TITLE = "待翻译 (translation pending)"
-BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
 BANNER_REASONS = {"missing": "尚无中文译文", "stale": "英文原文已修改，中文译文待更新"}
 ZH_NOTE = f"由 `{COMMAND} sync` 从英文版生成：请修改脚本或译文文件，不要直接编辑此单元格"
-# Comments of the generated Colab install cell (helpers.collection's template), translated once here.
+# Comments of the generated Colab set-up cell (generated_cells.COLAB_SETUP_TEMPLATE), translated once here. When
+# that template's comments change, `sync --check` names the one without a translation here.
 GENERATED_COMMENTS = {
-    "On Colab only: get this project and install what the notebooks need (in a local Jupyter this does nothing).":
-        "仅在 Colab 上运行：获取本项目并安装笔记本所需的软件包（在本地 Jupyter 中此单元格什么也不做）。",
+    '@title Colab set-up: gets this project and installs what the notebooks need (elsewhere it does nothing) '
+    '{ display-mode: "form" }':
+        '@title Colab 设置：获取本项目并安装笔记本所需的软件包（在其他环境中什么也不做） { display-mode: "form" }',
     GENERATED_NOTE: ZH_NOTE,
-    "run by path, not imported: importing `helpers` would load numpy & co. before they are installed":
-        "按路径运行而不是导入：导入 `helpers` 会在 numpy 等包装好之前就加载它们",
 }
 # The house-style headings and exercise levels, English -> Chinese (shared/STYLE.md, "Two languages").
 HEADINGS = {"What you will learn": "学习目标", "Prerequisites": "前置知识", "Summary": "总结",
@@ -230,6 +231,7 @@ class Edition:
     target: Path
     notebook: dict
     problems: list[str] = field(default_factory=list)  # untranslated / stale cells and comments
+    following: str | None = None  # the link target of the next notebook, relative to notebooks/zh/
 
 
 def pending_text(english: str, reason: str) -> str:
@@ -261,26 +263,47 @@ def localised_notebook(english: dict, name: str, translations: dict) -> tuple[di
     return notebook, problems
 
 
-def nav_line(previous: tuple[str, str, bool] | None, following: tuple[str, str, bool] | None) -> str:
-    """``← 上一篇：[01 — 标题](01_a.ipynb) · [目录](...) · 下一篇：[03 — 标题](03_c.ipynb) →``.
+def contents_url(repository: str) -> str:
+    """README.zh.md's table of notebooks on GitHub, built as the English Contents link: works on Colab and locally."""
+    return f"{repository}/blob/{BRANCH}/{CONTENTS_ANCHOR}"
 
-    Each neighbour is ``(file name, title, has a Chinese twin)``; without a twin the link opens the English one.
-    """
-    def link(neighbour):
-        name, title, twin = neighbour
-        return f"[{link_text(name, title)}]({name})" if twin else f"[{link_text(name, title)}（英文版）](../{name})"
 
-    parts = [f"← 上一篇：{link(previous)}"] if previous else []
-    parts.append(f"[目录]({CONTENTS_LINK})")
-    if following:
-        parts.append(f"下一篇：{link(following)} →")
+def neighbour_link(neighbour: tuple[str, str, bool]) -> str:
+    """``[02 — 标题](02_b.ipynb)`` from ``(file name, title, has a Chinese twin)``; without a twin the link opens
+    the English notebook, marked （英文版）."""
+    name, title, twin = neighbour
+    return f"[{link_text(name, title)}]({name})" if twin else f"[{link_text(name, title)}（英文版）](../{name})"
+
+
+def neighbour_target(neighbour: tuple[str, str, bool] | None) -> str | None:
+    """Where the link to a neighbour leads, relative to notebooks/zh/ (what the structure rules look for)."""
+    if neighbour is None:
+        return None
+    return neighbour[0] if neighbour[2] else f"../{neighbour[0]}"
+
+
+def nav_top(previous: tuple[str, str, bool] | None, repository: str) -> str:
+    """``← 上一篇：[01 — 标题](01_a.ipynb) · [目录](https://github.com/.../README.zh.md#笔记本)``."""
+    parts = [f"← 上一篇：{neighbour_link(previous)}"] if previous else []
+    parts.append(f"[目录]({contents_url(repository)})")
     return " · ".join(parts)
 
 
-def localise_generated(notebook: dict, name: str, nav: str, repository: str) -> None:
-    """Rewrite the generated cells in place: Chinese navigation, the zh Colab badge, Chinese Colab comments."""
-    top = f"<!-- {ZH_NOTE} -->\n[![在 Colab 中打开]({BADGE})]({colab_url(repository, f'{LANG}/{name}')})\n\n{nav}"
-    bottom = f"<!-- {ZH_NOTE} -->\n\n---\n\n{nav}"
+def nav_bottom(following: tuple[str, str, bool] | None, repository: str) -> str:
+    """``**下一篇：** [03 — 标题](03_c.ipynb) →``, or back to the contents after the last notebook."""
+    if following:
+        return f"**下一篇：** {neighbour_link(following)} →"
+    return f"这是最后一篇笔记本：返回[目录]({contents_url(repository)})。"
+
+
+def localise_generated(notebook: dict, name: str, previous: tuple[str, str, bool] | None,
+                       following: tuple[str, str, bool] | None, repository: str) -> list[str]:
+    """Rewrite the generated cells in place: Chinese navigation, the zh Colab badge, the Colab cell's comments in
+    Chinese. Returns the problems: a generated comment with no entry in ``GENERATED_COMMENTS``."""
+    top = (f"<!-- {ZH_NOTE} -->\n[![在 Colab 中打开]({BADGE})]({colab_url(repository, f'{LANG}/{name}')})\n\n"
+           f"{nav_top(previous, repository)}")
+    bottom = f"<!-- {ZH_NOTE} -->\n\n---\n\n{nav_bottom(following, repository)}"
+    problems = []
     for cell in notebook["cells"]:
         tag = generated_tag(cell)
         if tag == NAV_TOP:
@@ -288,8 +311,11 @@ def localise_generated(notebook: dict, name: str, nav: str, repository: str) -> 
         elif tag == NAV_BOTTOM:
             cell["source"] = lines_of(bottom)
         elif tag == COLAB_SETUP:
-            cell["source"] = lines_of(translate_comments(text_of(cell), GENERATED_COMMENTS)[0])
-
+            text, missing = translate_comments(text_of(cell), GENERATED_COMMENTS)
+            cell["source"] = lines_of(text)
+            problems += [f"{name}: generated cell {COLAB_SETUP}: comment not translated: {body!r} (add it to "
+                         "GENERATED_COMMENTS in helpers/maintain/translations.py)" for body in missing]
+    return problems
 
 
 def plan(english_folder: Path = NOTEBOOKS_DIR) -> tuple[list[Edition], list[str]]:
@@ -315,7 +341,8 @@ def plan(english_folder: Path = NOTEBOOKS_DIR) -> tuple[list[Edition], list[str]
             continue
         previous = (names[i - 1], titles[names[i - 1]], twins[i - 1]) if i else None
         following = (names[i + 1], titles[names[i + 1]], twins[i + 1]) if i + 1 < len(names) else None
-        localise_generated(editions[name].notebook, name, nav_line(previous, following), repository)
+        editions[name].problems += localise_generated(editions[name].notebook, name, previous, following, repository)
+        editions[name].following = neighbour_target(following)
     missing = [name for name, twin in zip(names, twins) if not twin]
     return list(editions.values()), missing
 
@@ -385,7 +412,7 @@ MESSAGE_TERMS = [
     ("<summary>Solution</summary>", f"<summary>{HEADINGS['Solution']}</summary>"),
     ("'1. **Title** (easy) ...'", "'1. **标题**（简单）...'"),
     ("(easy), (medium) or (hard)", "（简单）、（中等）或（困难）"), ("(easy, medium, hard)", "（简单、中等、困难）"),
-    ("python -m helpers.collection sync", f"{COMMAND} sync"),
+    (SYNC_COMMAND, f"{COMMAND} sync"),
 ]
 
 
@@ -434,7 +461,6 @@ def check_problems(english_folder: Path = NOTEBOOKS_DIR) -> list[str]:
     editions, missing = plan(english_folder)
     problems = [f"{name}: no Chinese edition ({LANG}/translations/{Path(name).stem}.json is missing): "
                 f"run `{COMMAND} prepare notebooks/{name}`, translate, then `{COMMAND} sync`" for name in missing]
-    names = [p.name for p in list_notebooks(english_folder)]
     for edition in editions:
         problems += edition.problems
         target = f"{LANG}/{edition.target.name}"
@@ -442,9 +468,7 @@ def check_problems(english_folder: Path = NOTEBOOKS_DIR) -> list[str]:
             state = "out of date" if edition.target.is_file() else "not written yet"
             problems.append(f"{target}: {state}: run `{COMMAND} sync`")
         if not edition.problems:
-            index = names.index(edition.target.name)
-            following = names[index + 1] if index + 1 < len(names) else None
-            found = structure_problems(edition.notebook, following)
+            found = structure_problems(edition.notebook, edition.following)
             found += link_problems(edition.notebook, edition.target.parent, Path(english_folder))
             problems += [f"{target}: {problem}" for problem in found]
     return problems

@@ -15,6 +15,9 @@ def test_this_process_is_offline_with_a_private_empty_cache():
     assert scratch.parent == Path(tempfile.gettempdir()) and scratch.name.startswith("depth-tutorials-tests-")
     assert not (Path(os.environ["HF_HOME"]) / "hub").exists() or not any((Path(os.environ["HF_HOME"]) / "hub").iterdir())
     assert os.environ["HTTPS_PROXY"] == "http://127.0.0.1:9"
+    import torch
+
+    assert torch.get_num_threads() == 1  # torch read OMP_NUM_THREADS=1 from the environment conftest set
 
 
 def test_the_socket_guard_refuses_the_network_here():

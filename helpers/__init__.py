@@ -19,7 +19,7 @@ from .geometry import (
     z_to_ray_distance,
 )
 from .machine import cpu_features, cpu_name, describe_cpu
-from .paths import PROJECT_ROOT
+from .paths import build_dir
 from .metrics import bad_pixel_rate, density, depth_metrics, epe, metrics_table
 from .standins import is_stand_in, stand_in_label
 from .stereo import sgbm_disparity
@@ -40,7 +40,7 @@ __all__ = [
     # data and files
     "load_depth_png16", "load_image", "load_stereo_pair", "png_depth_scale", "save_depth_npy", "save_depth_png16",
     # notebook set-up and exercises
-    "PROJECT_ROOT", "check", "describe_cpu", "notebook_setup", "pick_device",
+    "build_dir", "check", "describe_cpu", "notebook_setup", "pick_device",
     # depth maths, alignment, metrics
     "align_disparity", "as_array", "bad_pixel_rate", "density", "depth_metrics", "epe", "fit_scale_shift",
     "median_scale", "metrics_table",

@@ -40,9 +40,8 @@ from typing import Any, Literal, Sequence
 import numpy as np
 
 from .standins import MARKER, is_stand_in
-from .paths import PROJECT_ROOT
+from .paths import build_dir
 
-ONNX_DIR = PROJECT_ROOT / "build" / "onnx"  # git-ignored
 META_PREFIX = "depth_tutorials."
 INPUT_NAME, OUTPUT_NAME = "pixel_values", "predicted_depth"
 
@@ -92,14 +91,14 @@ def size_multiple(model: Any) -> int:
 
 
 def default_onnx_path(model: Any) -> Path:
-    """``build/onnx/<checkpoint name>[-stand-in-tiny|-stand-in-full].onnx`` in this project (git-ignored)."""
+    """``build/onnx/<checkpoint name>[-stand-in-tiny|-stand-in-full].onnx`` (``helpers.paths.build_dir``, git-ignored)."""
     source = model_source(model)
     stand_in = re.match(r"STAND-IN for (\S+) \((tiny|full-size)", source)
     name = stand_in.group(1) if stand_in else source
     name = re.sub(r"[^A-Za-z0-9._-]+", "_", name.rstrip("/").split("/")[-1])
     if stand_in:
         name += "-stand-in-" + ("tiny" if stand_in.group(2) == "tiny" else "full")
-    return ONNX_DIR / f"{name}.onnx"
+    return build_dir() / "onnx" / f"{name}.onnx"
 
 
 # -------------------------------------------------------------------------------------------------- export

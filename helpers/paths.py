@@ -18,6 +18,12 @@ def cache_dir() -> Path:
     return base
 
 
+def build_dir() -> Path:
+    """Where notebooks write what they make: ``build/`` here (git-ignored); ``DEPTH_TUTORIALS_BUILD`` overrides."""
+    override = os.environ.get("DEPTH_TUTORIALS_BUILD")
+    return Path(override) if override else PROJECT_ROOT / "build"
+
+
 def data_path(name: str) -> Path:
     """Path of a file shipped in ``data/``; a clear error if it is missing."""
     path = DATA_DIR / name

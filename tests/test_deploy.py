@@ -12,6 +12,7 @@ import torch
 from PIL import Image
 from transformers import AutoImageProcessor, AutoModelForDepthEstimation
 
+import helpers
 from helpers import deploy, resolve_checkpoint
 from helpers.machine import cpu_features
 from helpers.deploy import (
@@ -203,7 +204,7 @@ def test_openvino_compiles_the_file_and_reports_its_precision(tiny, exported):
 def test_default_path_and_source_names(tiny, monkeypatch):
     model, _ = tiny
     path = deploy.default_onnx_path(model)
-    assert path == deploy.PROJECT_ROOT / "build" / "onnx" / "Depth-Anything-V2-Small-hf-stand-in-tiny.onnx"
+    assert path == helpers.build_dir() / "onnx" / "Depth-Anything-V2-Small-hf-stand-in-tiny.onnx"
     cached = "/home/me/.cache/huggingface/hub/models--depth-anything--Depth-Anything-V2-Small-hf/snapshots/abc123"
     monkeypatch.setattr(model, "name_or_path", cached)
     assert deploy.model_source(model) == "depth-anything/Depth-Anything-V2-Small-hf"

@@ -20,6 +20,9 @@ def offline_variables(scratch: str) -> dict[str, str]:
         # an empty Hugging Face cache: a real checkpoint someone downloaded never changes a checked output
         "HF_HOME": os.path.join(scratch, "hf-home"),
         "DEPTH_TUTORIALS_CACHE": os.environ.get("DEPTH_TUTORIALS_TEST_CACHE") or os.path.join(scratch, "cache"),
+        # what notebooks write (helpers.build_dir): per test session, so the English and Chinese twins of a
+        # notebook, run at the same time by two workers, never share (or delete) each other's files
+        "DEPTH_TUTORIALS_BUILD": os.path.join(scratch, "build"),
         # the visible knob in a notebook's settings cell: QUICK = os.environ.get("DEPTH_TUTORIALS_QUICK") == "1"
         "DEPTH_TUTORIALS_QUICK": "1",
         "MPLBACKEND": os.environ.get("MPLBACKEND", "Agg"),

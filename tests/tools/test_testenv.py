@@ -13,6 +13,7 @@ def test_offline_variables_point_every_cache_into_the_scratch_folder(monkeypatch
     env = offline_variables("/scratch")
     assert (env["HF_HUB_OFFLINE"], env["DEPTH_TUTORIALS_OFFLINE"], env["DEPTH_TUTORIALS_QUICK"]) == ("1", "1", "1")
     assert (env["HF_HOME"], env["DEPTH_TUTORIALS_CACHE"]) == ("/scratch/hf-home", "/scratch/cache")
+    assert env["DEPTH_TUTORIALS_BUILD"] == "/scratch/build"  # notebooks' outputs: never shared between sessions
     assert env["HTTPS_PROXY"] == env["http_proxy"] == DEAD_PROXY and "127.0.0.1" in env["NO_PROXY"]
     assert (env["OMP_NUM_THREADS"], env["MKL_NUM_THREADS"]) == ("1", "1")  # one thread per notebook kernel
 

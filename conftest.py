@@ -40,8 +40,8 @@ socket.socket.connect = _guarded_connect
 
 def pytest_collection_modifyitems(items):
     """Notebooks before unit tests, the heaviest (highest number) first, all English ones before their Chinese
-    twins: two workers finish together, and a notebook never runs beside its twin (two local Ray instances,
-    or two exports of the same model, at once would only slow each other down)."""
+    twins: the two workers finish at about the same time, and a notebook does not run beside its twin (two
+    local Ray instances, or two exports of the same model, at once would only slow each other down)."""
     def cost_rank(item):
         path = item.path
         if path.suffix == ".ipynb" and path.name[:2].isdigit():

@@ -168,6 +168,15 @@ def _mismatch(found: dict[str, str], wanted: dict[str, str]) -> list[str]:
     return [key for key in ("source", "config_sha256", "weights_sha256") if found.get(key) != wanted[key]]
 
 
+def _existing_metadata(path: Path) -> dict[str, str]:
+    """The metadata of a file that is in the way; a FileExistsError (file left alone) when it is not ONNX."""
+    try:
+        return read_metadata(path)
+    except (OSError, ValueError) as err:
+        raise FileExistsError(f"{path} exists but is not a usable ONNX file ({err}). It was left alone: "
+                              "pass overwrite=True to replace it, or choose another path.") from None
+
+
 def export_onnx(model: Any, path: str | Path | None = None, overwrite: bool = False,
                 example_size: tuple[int, int] = (350, 518), opset: int | None = None) -> OnnxExport:
     """Export ``model`` to ONNX (dynamo exporter; dynamic batch, height, width), or reuse a valid earlier export.
@@ -182,11 +191,7 @@ def export_onnx(model: Any, path: str | Path | None = None, overwrite: bool = Fa
         raise ValueError(f"{path}: give the file an .onnx suffix.")
     identity = _identity(model)
     if path.exists() and not overwrite:
-        try:
-            found = read_metadata(path)
-        except (OSError, ValueError) as err:
-            raise FileExistsError(f"{path} exists but is not a usable ONNX file ({err}). It was left alone: "
-                                  "pass overwrite=True to replace it, or choose another path.") from None
+        found = _existing_metadata(path)
         if "quantized" in found:
             raise FileExistsError(f"{path} holds a quantized model ({found['quantized']}), not a float export. It was "
                                   "left alone: pass overwrite=True to replace it, or choose another path.")
@@ -396,11 +401,7 @@ def quantize_int8(path: str | Path, out: str | Path | None = None, overwrite: bo
         raise ValueError(f"out must differ from the float file {path}.")
     wanted = {k: source.get(k, "") for k in ("source", "config_sha256", "weights_sha256")}
     if out.exists() and not overwrite:
-        try:
-            found = read_metadata(out)
-        except (OSError, ValueError) as err:
-            raise FileExistsError(f"{out} exists but is not a usable ONNX file ({err}). It was left alone: "
-                                  "pass overwrite=True to replace it, or choose another path.") from None
+        found = _existing_metadata(out)
         if found.get("quantized") != "int8 dynamic" or _mismatch(found, wanted):
             raise FileExistsError(f"{out} exists but is not the int8 quantization of {path.name}. It was left "
                                   "alone: pass overwrite=True to replace it, or choose another path.")

@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import difflib
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from time import monotonic
@@ -120,11 +119,11 @@ _PROBES: dict[str, tuple[float, bool]] = {}  # endpoint -> (when it was probed, 
 
 def hub_is_reachable(timeout: float = 1.0) -> bool:
     """True when the Hub (``HF_ENDPOINT``) answers; asked again after ``REPROBE_AFTER_S`` s, at most 2 x ``timeout``."""
-    from .data import offline
+    from .data import hub_endpoint, offline
 
     if offline():
         return False
-    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
+    endpoint = hub_endpoint()
     probed = _PROBES.get(endpoint)
     if probed is not None and monotonic() - probed[0] < REPROBE_AFTER_S:
         return probed[1]

@@ -6,6 +6,10 @@ real checkpoint someone downloaded never changes a checked output: the stand-ins
 private helpers cache, and proxies that refuse every non-loopback connection at once. Inside this
 process a socket guard also refuses any connection that is not to loopback. The scratch folder
 holding those caches lives as long as the test session and is removed at its end.
+
+With pytest-xdist (``-n 2`` in pyproject.toml) a unit of work is a test file, or a notebook together with its
+Chinese twin (``helpers.maintain.testenv.twins_scheduler``), handed out unit tests first, then the heaviest
+notebooks (``run_order``).
 """
 
 import os
@@ -13,7 +17,9 @@ import shutil
 import socket
 import tempfile
 
-from helpers.maintain.testenv import SCRATCH_PREFIX, offline_variables
+import pytest
+
+from helpers.maintain.testenv import SCRATCH_PREFIX, offline_variables, run_order, twins_scheduler
 
 _SCRATCH = tempfile.mkdtemp(prefix=SCRATCH_PREFIX)
 os.environ.update(offline_variables(_SCRATCH))
@@ -39,13 +45,12 @@ socket.socket.connect = _guarded_connect
 
 
 def pytest_collection_modifyitems(items):
-    """Notebooks before unit tests, the heaviest (highest number) first, all English ones before their Chinese
-    twins: the two workers finish at about the same time, and a notebook does not run beside its twin (two
-    local Ray instances, or two exports of the same model, at once would only slow each other down)."""
-    def cost_rank(item):
-        path = item.path
-        if path.suffix == ".ipynb" and path.name[:2].isdigit():
-            return (0, path.parent.name == "zh", -int(path.name[:2]))
-        return (1, False, 0)
+    """Unit tests first, then the notebooks, heaviest first, each English one just before its Chinese twin
+    (``run_order``). pytest-xdist hands out work in this order: ``--no-loadscope-reorder`` in pyproject.toml."""
+    items.sort(key=lambda item: run_order(item.path))  # stable: a notebook's cells, a file's tests keep their order
 
-    items.sort(key=cost_rank)  # stable: a notebook's cells and a file's tests keep their order
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """A test file, or a notebook and its Chinese twin, is one unit of work (``twins_scheduler``)."""
+    return twins_scheduler(config, log)

@@ -46,3 +46,44 @@ def offline_environment() -> Iterator[dict[str, str]]:
         yield offline_variables(scratch)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+# ------------------------------------------------------------------------------ how pytest-xdist shares the work
+
+def is_numbered_notebook(name: str) -> bool:
+    """``08_cpu_deployment_onnx.ipynb`` (English or Chinese edition): a lesson, run by nbval."""
+    return name.endswith(".ipynb") and name[:2].isdigit()
+
+
+def run_order(path) -> tuple[int, int, bool]:
+    """Sort key for the collected tests: the unit tests first (many small files), then the notebooks, highest
+    number (heaviest) first, each English notebook just before its Chinese twin. Handed out in this order, the
+    light notebooks fill the gaps at the end, so two workers finish within seconds of each other."""
+    if is_numbered_notebook(path.name):
+        return (1, -int(path.name[:2]), path.parent.name == "zh")
+    return (0, 0, False)
+
+
+def work_unit(nodeid: str) -> str:
+    """``notebook-08`` for every cell of notebooks/08_*.ipynb and notebooks/zh/08_*.ipynb; a test's file otherwise."""
+    path = nodeid.split("::", 1)[0]
+    name = path.rsplit("/", 1)[-1]
+    return "notebook-" + name[:2] if is_numbered_notebook(name) else path
+
+
+def twins_scheduler(config, log=None):
+    """pytest-xdist's ``--dist loadfile``, except that a notebook and its Chinese twin are one unit of work.
+
+    A test file's tests run in one worker (a module fixture runs once). The English notebook runs, then its twin,
+    in the same worker, with the same session build folder: the twin reuses what the English notebook made there
+    (08's ONNX export), as a learner's second run would, and the two never run at the same time (two local Ray
+    instances at once would only slow each other down). pytest-xdist's ``--dist loadgroup`` would group with
+    marks, but it stopped grouping with pytest 9.2, silently (pytest-dev/pytest-xdist#1386).
+    """
+    from xdist.scheduler import LoadScopeScheduling
+
+    class TwinsTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid)
+
+    return TwinsTogether(config, log)

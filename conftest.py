@@ -52,5 +52,6 @@ def pytest_collection_modifyitems(items):
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
-    """A test file, or a notebook and its Chinese twin, is one unit of work (``twins_scheduler``)."""
-    return twins_scheduler(config, log)
+    """With ``--dist loadfile`` (pyproject.toml), a test file, or a notebook and its Chinese twin, is one unit of
+    work (``twins_scheduler``); any other ``--dist`` asked for on the command line is pytest-xdist's own."""
+    return twins_scheduler(config, log) if config.getvalue("dist") == "loadfile" else None

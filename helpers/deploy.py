@@ -31,6 +31,7 @@ import io
 import json
 import os
 import re
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -164,8 +165,25 @@ def _identity(model: Any) -> dict[str, str]:
     return {"source": model_source(model), "config_sha256": config_hash(model), "weights_sha256": weights_hash(model)}
 
 
+IDENTITY_KEYS = ("source", "config_sha256", "weights_sha256")  # what _identity records
+
+
 def _mismatch(found: dict[str, str], wanted: dict[str, str]) -> list[str]:
-    return [key for key in ("source", "config_sha256", "weights_sha256") if found.get(key) != wanted[key]]
+    return [key for key in IDENTITY_KEYS if found.get(key) != wanted[key]]
+
+
+@contextlib.contextmanager
+def _staged(path: Path):
+    """Yield a path in a private folder beside ``path`` to write the file to; once the block ends without an error
+    it replaces ``path`` in one step (atomic on one file system), so an interrupted write never leaves a file that
+    looks complete. The folder goes either way."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.stem}-", dir=path.parent))
+    try:
+        yield staging / path.name
+        os.replace(staging / path.name, path)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _existing_metadata(path: Path) -> dict[str, str]:
@@ -237,15 +255,8 @@ def export_onnx(model: Any, path: str | Path | None = None, overwrite: bool = Fa
     metadata = {**identity, "size_multiple": str(multiple), "torch": torch.__version__,
                 "transformers": transformers.__version__}
     program.model.metadata_props.update({META_PREFIX + k: v for k, v in metadata.items()})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".export-", dir=path.parent))
-    try:
-        program.save(staging / path.name)
-        os.replace(staging / path.name, path)
-    finally:
-        for leftover in staging.iterdir():
-            leftover.unlink()
-        staging.rmdir()
+    with _staged(path) as staged:
+        program.save(staged)
     return OnnxExport(path, reused=False, seconds=seconds, source=identity["source"])
 
 
@@ -399,7 +410,7 @@ def quantize_int8(path: str | Path, out: str | Path | None = None, overwrite: bo
     out = Path(out) if out is not None else path.with_name(path.stem + ".int8.onnx")
     if out.resolve() == path.resolve():
         raise ValueError(f"out must differ from the float file {path}.")
-    wanted = {k: source.get(k, "") for k in ("source", "config_sha256", "weights_sha256")}
+    wanted = {k: source.get(k, "") for k in IDENTITY_KEYS}
     if out.exists() and not overwrite:
         found = _existing_metadata(out)
         if found.get("quantized") != "int8 dynamic" or _mismatch(found, wanted):
@@ -407,21 +418,15 @@ def quantize_int8(path: str | Path, out: str | Path | None = None, overwrite: bo
                                   "alone: pass overwrite=True to replace it, or choose another path.")
         return OnnxExport(out, reused=True, seconds=0.0, source=found.get("source", ""))
     started = time.perf_counter()
-    staging = Path(tempfile.mkdtemp(prefix=".quantize-", dir=out.parent))
-    try:
+    with _staged(out) as staged:
         logging.disable(logging.WARNING)  # its advice to pre-process first goes to the root logger, on stderr
         try:
-            quantize_dynamic(str(path), str(staging / out.name), weight_type=QuantType.QInt8)
+            quantize_dynamic(str(path), str(staged), weight_type=QuantType.QInt8)
         finally:
             logging.disable(logging.NOTSET)
-        model = onnx.load(str(staging / out.name))
+        model = onnx.load(str(staged))
         del model.metadata_props[:]
         for key, value in {**source, "quantized": "int8 dynamic"}.items():
             model.metadata_props.add(key=META_PREFIX + key, value=value)
-        onnx.save(model, str(staging / out.name))
-        os.replace(staging / out.name, out)
-    finally:
-        for leftover in staging.iterdir():
-            leftover.unlink()
-        staging.rmdir()
+        onnx.save(model, str(staged))
     return OnnxExport(out, reused=False, seconds=time.perf_counter() - started, source=source.get("source", ""))

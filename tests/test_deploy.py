@@ -236,3 +236,14 @@ def test_error_line_is_type_and_first_line_without_colour_codes():
     err = RuntimeError("Failed to export. \x1b[96mThis is step 1/3\x1b[0m of exporting.\nthe graph ...\nmore")
     assert error_line(err) == "RuntimeError: Failed to export. This is step 1/3 of exporting."
     assert error_line(ValueError()) == "ValueError: (no message)"
+
+
+def test_a_staged_write_replaces_the_file_only_once_complete_and_leaves_nothing_behind(tmp_path):
+    target = tmp_path / "out" / "model.onnx"
+    with deploy._staged(target) as staged:
+        staged.write_bytes(b"first")
+    assert target.read_bytes() == b"first" and [p.name for p in target.parent.iterdir()] == ["model.onnx"]
+    with pytest.raises(RuntimeError, match="interrupted"), deploy._staged(target) as staged:
+        staged.write_bytes(b"half")
+        raise RuntimeError("interrupted")
+    assert target.read_bytes() == b"first" and [p.name for p in target.parent.iterdir()] == ["model.onnx"]

@@ -8,6 +8,8 @@ import shutil
 import tempfile
 from typing import Iterator
 
+from .notebook_files import NAME_PATTERN
+
 DEAD_PROXY = "http://127.0.0.1:9"  # the discard port: nothing listens, so connections fail at once
 SCRATCH_PREFIX = "depth-tutorials-tests-"
 
@@ -50,25 +52,21 @@ def offline_environment() -> Iterator[dict[str, str]]:
 
 # ------------------------------------------------------------------------------ how pytest-xdist shares the work
 
-def is_numbered_notebook(name: str) -> bool:
-    """``08_cpu_deployment_onnx.ipynb`` (English or Chinese edition): a lesson, run by nbval."""
-    return name.endswith(".ipynb") and name[:2].isdigit()
-
-
 def run_order(path) -> tuple[int, int, bool]:
     """Sort key for the collected tests: the unit tests first (many small files), then the notebooks, highest
     number (heaviest) first, each English notebook just before its Chinese twin. Handed out in this order, the
     light notebooks fill the gaps at the end, so two workers finish within seconds of each other."""
-    if is_numbered_notebook(path.name):
-        return (1, -int(path.name[:2]), path.parent.name == "zh")
+    lesson = NAME_PATTERN.match(path.name)  # NN_title.ipynb, English or Chinese edition
+    if lesson:
+        return (1, -int(lesson.group(1)), path.parent.name == "zh")
     return (0, 0, False)
 
 
 def work_unit(nodeid: str) -> str:
     """``notebook-08`` for every cell of notebooks/08_*.ipynb and notebooks/zh/08_*.ipynb; a test's file otherwise."""
     path = nodeid.split("::", 1)[0]
-    name = path.rsplit("/", 1)[-1]
-    return "notebook-" + name[:2] if is_numbered_notebook(name) else path
+    lesson = NAME_PATTERN.match(path.rsplit("/", 1)[-1])
+    return f"notebook-{lesson.group(1)}" if lesson else path
 
 
 def twins_scheduler(config, log=None):

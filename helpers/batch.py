@@ -238,7 +238,7 @@ def predict_folder(
         out_dir.mkdir(parents=True, exist_ok=True)
         if not overwrite:  # an image is done when all of its files exist (a file exists only once complete)
             todo = [i for i in todo if not all(p.exists() for p in output_paths([stems[i]], out_dir, metric))]
-    done = set(todo)
+    skipped = sorted(set(range(len(paths))) - set(todo))  # all their files were already there
 
     def save(position: int, depth: np.ndarray) -> None:
         stem = paths[todo[position]].stem
@@ -251,9 +251,6 @@ def predict_folder(
     computed = predict_depth(model, processor, [paths[i] for i in todo],
                              on_depth=save if out_dir is not None else None, **kwargs)
     depths = dict(zip(todo, computed))
-    for i in range(len(paths)):
-        if i not in done:
-            depths[i] = np.load(out_dir / f"{paths[i].stem}.npy")
+    depths.update({i: np.load(out_dir / f"{paths[i].stem}.npy") for i in skipped})
     return FolderResult(depths={paths[i].name: depths[i] for i in range(len(paths))},
-                        computed=[paths[i].name for i in todo],
-                        skipped=[paths[i].name for i in range(len(paths)) if i not in done])
+                        computed=[paths[i].name for i in todo], skipped=[paths[i].name for i in skipped])

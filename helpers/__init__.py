@@ -27,7 +27,7 @@ from .timing import (
     best_batched, layer_rates, markdown_table, plot_stage_shares, plot_variant_times, shares, speed_targets, speedups, time_call,
     time_interleaved, time_stages,
 )
-from .viz import colorize, show_depth, show_grid
+from .viz import colorize, mark_if_stand_in, show_depth, show_grid
 from .zoedepth import remove_zoedepth_padding, zoedepth_input_size, zoedepth_padded_size, zoedepth_padding
 from .deploy import (
     check_onnx, error_line, export_onnx, max_relative_difference, onnx_session, openvino_model, predict_onnx,
@@ -52,7 +52,7 @@ __all__ = [
     "Intrinsics", "PointCloud", "backproject", "discontinuity_mask", "point_cloud", "project", "read_ply",
     "write_ply", "z_to_ray_distance",
     # pictures
-    "colorize", "show_depth", "show_grid",
+    "colorize", "mark_if_stand_in", "show_depth", "show_grid",
 ]
 __all__ += [  # helpers.deploy: ONNX export and CPU runtimes (notebook 08); helpers.machine: what the CPU can do
     "check_onnx", "cpu_features", "cpu_name", "error_line", "export_onnx", "max_relative_difference", "onnx_session",

@@ -51,7 +51,16 @@ def quiet_libraries() -> None:
         pass
 
 
+FIGURE_DPI = 72  # stored figures stay small (a few tens of kB each); a learner can raise it
+
+
 def notebook_setup(seed: int = 0) -> None:
-    """The one set-up call at the top of every notebook: quiet libraries, then seed everything."""
+    """The one set-up call at the top of every notebook: quiet libraries, modest figure size, seed everything."""
     quiet_libraries()
+    try:
+        import matplotlib
+
+        matplotlib.rcParams["figure.dpi"] = FIGURE_DPI
+    except ImportError:
+        pass
     seed_everything(seed)

@@ -106,6 +106,31 @@ def colorize(
     return rgb
 
 
+WATERMARK = "STAND-IN\nrandom weights"
+
+
+def watermark(ax) -> None:
+    """Mark a picture as a stand-in's at a glance: the map faded and a large red diagonal stamp across it."""
+    for image in ax.get_images():
+        image.set_alpha(0.35)
+    ax.text(0.5, 0.5, WATERMARK, transform=ax.transAxes, rotation=28, ha="center", va="center",
+            fontsize=22, fontweight="bold", color="#c62828", alpha=0.9, linespacing=1.1, zorder=10)
+
+
+def mark_if_stand_in(figure_or_axes, model) -> bool:
+    """Watermark every picture in a figure (or the given axes) when ``model`` is a stand-in; True if it was."""
+    from .standins import is_stand_in
+
+    if not is_stand_in(model):
+        return False
+    axes = figure_or_axes.axes if hasattr(figure_or_axes, "axes") and not hasattr(figure_or_axes, "imshow") \
+        else [figure_or_axes]
+    for ax in axes:
+        if ax.get_images() or ax.collections:
+            watermark(ax)
+    return True
+
+
 def _imshow_map(ax, values, kind: Kind, near: Near, cmap: str, units: str | None, title: str | None):
     """Draw one map with its true values on the colorbar; unknown pixels show in ``UNKNOWN_GREY``."""
     from matplotlib import colormaps
@@ -125,6 +150,10 @@ def _imshow_map(ax, values, kind: Kind, near: Near, cmap: str, units: str | None
     ax.set_axis_off()
     if title:
         ax.set_title(title)
+    from .standins import STAND_IN_LABEL
+
+    if title and STAND_IN_LABEL in title:  # a stand-in's map, labelled by stand_in_label: stamp it too
+        watermark(ax)
     colorbar = ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.02)
     label = {"depth": "depth", "disparity": "disparity"}[kind]
     colorbar.set_label(f"{label} ({units})" if units else f"{label} (no units: relative)")

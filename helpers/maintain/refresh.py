@@ -8,13 +8,26 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from .lessons import IMAGE_TYPES, is_real_data_figure
 from .notebook_files import cell_source, list_notebooks, write_notebook
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
+def _pictures(outputs: list[dict]) -> list[dict]:
+    """Only the pictures of a cell's outputs, each with its picture data alone (no text repr of the figure)."""
+    kept = []
+    for output in outputs:
+        data = {key: value for key, value in output.get("data", {}).items() if key in IMAGE_TYPES}
+        if data:
+            kept.append({"output_type": "display_data", "data": data, "metadata": output.get("metadata", {})})
+    return kept
+
+
 def strip_unchecked_outputs(notebook: dict) -> dict:
-    """Keep stored outputs only in ``# NBVAL_CHECK_OUTPUT`` cells; clear timing metadata and unchecked counts.
+    """Keep stored outputs only in ``# NBVAL_CHECK_OUTPUT`` cells, and the pictures of ``real-data-figure`` cells.
+
+    Timing metadata and unchecked execution counts are cleared.
 
     Checked cells are numbered 1, 2, ... in order: nbval refuses a reference cell that has outputs but no
     execution count ("Unrun reference cell has outputs"), and fixed numbers keep diffs small. The saved
@@ -28,6 +41,10 @@ def strip_unchecked_outputs(notebook: dict) -> dict:
             continue
         count = None
         if "NBVAL_CHECK_OUTPUT" in cell_source(cell):
+            checked += 1
+            count = checked
+        elif is_real_data_figure(cell) and _pictures(cell.get("outputs", [])):
+            cell["outputs"] = _pictures(cell["outputs"])
             checked += 1
             count = checked
         else:

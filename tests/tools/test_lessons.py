@@ -1,8 +1,12 @@
 """The lesson rules: no project talk, stored figures from real data only, short prose (helpers.maintain.lessons)."""
 
+import base64
+import io
 import re
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from helpers.maintain.lessons import (
     PROJECT_TALK, REAL_DATA_FIGURE, figure_problems, lesson_problems, markdown_words, model_derived_names,
@@ -12,7 +16,16 @@ from helpers.maintain.refresh import strip_unchecked_outputs
 from helpers.maintain.translations import zh_folder
 from helpers.paths import NOTEBOOKS_DIR
 
-PNG = {"image/png": "iVBORw0KGgo=", "text/plain": "<Figure size 640x480 with 1 Axes>"}
+def _png(size=(40, 30)) -> str:
+    """A real RGBA PNG (a colour ramp, half transparent), base64 as notebooks store it."""
+    image = Image.fromarray(np.dstack([np.tile(np.arange(size[0], dtype=np.uint8) * 6, (size[1], 1))] * 3
+                                      + [np.full(size[::-1], 128, np.uint8)]), "RGBA")
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return base64.b64encode(out.getvalue()).decode("ascii")
+
+
+PNG = {"image/png": _png(), "text/plain": "<Figure size 640x480 with 1 Axes>"}
 
 
 def _code(source, tagged=False, picture=False):
@@ -84,9 +97,15 @@ def test_refresh_keeps_the_pictures_of_real_data_cells_and_nothing_else():
     notebook["cells"][0]["outputs"].append({"output_type": "stream", "name": "stdout", "text": "noise\n"})
     notebook["cells"][2]["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "1\n"}]
     stripped = strip_unchecked_outputs(notebook)["cells"]
-    assert stripped[0]["outputs"] == [{"output_type": "display_data", "data": {"image/png": PNG["image/png"]},
-                                       "metadata": {}}]
+    (picture,) = stripped[0]["outputs"]
+    assert (picture["output_type"], list(picture["data"])) == ("display_data", ["image/png"])
     assert (stripped[0]["execution_count"], stripped[1]["outputs"], stripped[2]["execution_count"]) == (1, [], 2)
+    # the stored PNG is the same picture, palette-coded, flattened on white: ramp * 0.5 + 255 * 0.5
+    with Image.open(io.BytesIO(base64.b64decode(picture["data"]["image/png"]))) as stored:
+        assert (stored.mode, stored.size) == ("P", (40, 30))
+        pixels = np.asarray(stored.convert("RGB"), dtype=int)
+    expected = np.round(np.arange(40) * 6 * 128 / 255 + 255 * 127 / 255)
+    assert np.abs(pixels[0, :, 0] - expected).max() <= 2
 
 
 EDITIONS = [NOTEBOOKS_DIR, zh_folder()]

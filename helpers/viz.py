@@ -71,8 +71,12 @@ def colorize(
     mask: np.ndarray | None = None,
     robust: bool = False,
     invalid_color: tuple[int, int, int] = UNKNOWN_GREY,
+    value_range: tuple[float, float] | None = None,
 ) -> np.ndarray:
     """An (H, W, 3) uint8 picture: ``cmap``'s bright end marks the nearest pixels when ``near='bright'``.
+
+    ``value_range=(lo, hi)`` fixes the colour scale (values outside are clipped), e.g. one range for every frame
+    of a video; by default each map is scaled by its own minimum and maximum.
 
     Fast enough for video frames (a 3840x2160 float32 map in about 30 ms on 2 CPU cores): each value
     becomes a level 0..255 in one OpenCV pass, then a 256-entry colour table is looked up. ``robust=True``
@@ -88,8 +92,8 @@ def colorize(
         raise ValueError(f"colorize needs one 2-D map, got shape {array.shape}.")
     valid = valid_mask(array, mask)
     all_valid = bool(valid.all())
-    lo, hi = _value_range(array, valid, robust)
-    if robust or not all_valid:  # clip outliers, give invalid pixels any value in range (painted grey below)
+    lo, hi = _value_range(array, valid, robust) if value_range is None else (float(value_range[0]), float(value_range[1]))
+    if robust or not all_valid or value_range is not None:  # clip outliers, give invalid pixels any value in range (painted grey below)
         array = np.clip(array, lo, hi)
         array[~valid] = lo
     # level = (value - lo) / (hi - lo) * 255, or 255 - that: the bright end (255) on the nearest pixels

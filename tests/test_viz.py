@@ -36,6 +36,13 @@ def test_invalid_pixels_get_the_invalid_colour_and_constant_maps_do_not_crash():
     assert tuple(rgb[0, 1]) == (255, 255, 255)
 
 
+def test_a_fixed_value_range_scales_like_the_map_spanning_it_and_clips_outside():
+    fixed = colorize([[0.5, 2.0, -1.0]], kind="disparity", cmap="gray", value_range=(0.0, 1.0))
+    spanning = colorize([[0.0, 0.5, 1.0]], kind="disparity", cmap="gray")
+    np.testing.assert_array_equal(fixed[0, 0], spanning[0, 1])  # 0.5 sits in the middle of (0, 1)
+    np.testing.assert_array_equal(fixed[0, 1:], spanning[0, [2, 0]])  # 2.0 clipped to the top, -1.0 to the bottom
+
+
 def test_nearness_is_one_at_the_nearest_pixel_for_both_kinds():
     np.testing.assert_array_equal(nearness([[2.0, 4.0, 6.0]], kind="depth"), [[1.0, 0.5, 0.0]])
     np.testing.assert_array_equal(nearness([[2.0, 4.0, 6.0]], kind="disparity"), [[0.0, 0.5, 1.0]])

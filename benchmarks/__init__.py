@@ -1,0 +1,1 @@
+"""The project's own speed evidence, outside the lessons: ``python -m benchmarks.cpu_runtimes`` (see README.md here)."""

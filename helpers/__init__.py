@@ -28,6 +28,10 @@ from .timing import (
     time_interleaved, time_stages,
 )
 from .viz import colorize, mark_if_stand_in, show_depth, show_grid
+from .video import (
+    align_frames, camera_move, clip_range, depth_video, ema, flicker, gif, lag, normalize, read_frames, video_info,
+    write_video,
+)
 from .zoedepth import remove_zoedepth_padding, zoedepth_input_size, zoedepth_padded_size, zoedepth_padding
 from .deploy import (
     check_onnx, error_line, export_onnx, max_relative_difference, onnx_session, openvino_model, predict_onnx,
@@ -57,4 +61,8 @@ __all__ = [
 __all__ += [  # helpers.deploy: ONNX export and CPU runtimes (notebook 08); helpers.machine: what the CPU can do
     "check_onnx", "cpu_features", "cpu_name", "error_line", "export_onnx", "max_relative_difference", "onnx_session",
     "openvino_model", "predict_onnx", "quantize_int8", "read_metadata",
+]
+__all__ += [  # helpers.video: frames in and out, the camera move, alignment over time, flicker (notebook 12)
+    "align_frames", "camera_move", "clip_range", "depth_video", "ema", "flicker", "gif", "lag", "normalize",
+    "read_frames", "video_info", "write_video",
 ]

@@ -8,10 +8,12 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
 
+from .images import MAX_PIXELS, ImageTooLargeError, as_rgb_image, open_checked, refuse_bgr, to_rgb
 from .paths import cache_dir, data_path
 
 
@@ -188,68 +190,44 @@ def _reason(err: Exception) -> str:
     return type(err).__name__
 
 
-def open_checked(fp, label: str) -> Image.Image:
-    """Open and fully decode an image, turning PIL's errors into messages that say what to do."""
-    try:
-        image = Image.open(fp)
-        image.load()
-    except UnidentifiedImageError as err:
-        raise ValueError(f"{label} is not an image file that Pillow can read (PNG, JPEG, ...).") from err
-    except (OSError, SyntaxError) as err:
-        raise ValueError(f"{label} is truncated or corrupt ({err}); download or copy it again.") from err
-    return image
+def load_image(source: Any, timeout: float = 10.0, *, bgr: bool = False,
+               max_pixels: int | None = MAX_PIXELS) -> Image.Image:
+    """An RGB PIL image, upright, of a path, a registry name (``"bee"``), a URL, a PIL image or a NumPy array.
 
-
-def to_rgb(image: Image.Image) -> Image.Image:
-    """RGB copy of any PIL image: EXIF orientation applied, alpha over white, 16-bit scaled to 8-bit."""
-    image = ImageOps.exif_transpose(image)
-    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        values = np.asarray(image, dtype=np.float64)
-        top = 65535.0 if image.mode.startswith("I;16") or values.max() > 255 else 255.0
-        if image.mode == "F":
-            top = max(float(np.nanmax(values)), 1e-12) if np.isfinite(values).any() else 1.0
-        gray = np.clip(np.nan_to_num(values / top), 0.0, 1.0)
-        image = Image.fromarray(np.round(gray * 255).astype(np.uint8), mode="L")
-    if image.mode == "P" or image.mode == "LA" or image.mode == "PA":
-        image = image.convert("RGBA")
-    if image.mode == "RGBA":
-        background = Image.new("RGBA", image.size, (255, 255, 255, 255))
-        image = Image.alpha_composite(background, image)
-    return image.convert("RGB")
-
-
-def load_image(source: str | Path | Image.Image, timeout: float = 10.0) -> Image.Image:
-    """Load a path, a registry name (``"bee"``) or a URL as an RGB PIL image.
-
-    A URL that cannot be fetched falls back, with a printed notice, to a bundled photo when it is one
-    of the registry's URLs (the task guide's pictures); any other URL raises ``ConnectionError``.
+    What an image may be is written once, in ``helpers.images`` (``bgr=True`` for OpenCV's arrays;
+    ``max_pixels`` refuses larger images, None lifts the limit). A URL that cannot be fetched falls back,
+    with a printed notice, to a bundled photo when it is one of the registry's URLs (the task guide's
+    pictures); any other URL raises ``ConnectionError``.
     """
-    if isinstance(source, Image.Image):
-        return to_rgb(source)
+    if not isinstance(source, (str, os.PathLike)):
+        return as_rgb_image(source, bgr=bgr, max_pixels=max_pixels)
     text = str(source)
+    refuse_bgr(bgr, text)
     name = _registry_name(text)
     if name is not None and not DATA[name].remote:
-        return to_rgb(open_checked(bundled_file(name), name))
+        return to_rgb(open_checked(bundled_file(name), name, max_pixels), name)
     if name is not None:
         entry = DATA[name]
         try:
-            return to_rgb(open_checked(fetch_entry(name, timeout=timeout), name))
+            return to_rgb(open_checked(fetch_entry(name, timeout=timeout), name, max_pixels), name)
+        except ImageTooLargeError:
+            raise
         except (ConnectionError, ValueError) as err:
             if entry.fallback is None:
                 raise
             print(fallback_notice(name, err))
-            return to_rgb(open_checked(bundled_file(entry.fallback), entry.fallback))
+            return to_rgb(open_checked(bundled_file(entry.fallback), entry.fallback, max_pixels), entry.fallback)
     if text.startswith(("http://", "https://")):
         try:
-            return to_rgb(open_checked(fetch(text, timeout=timeout), text))
+            return to_rgb(open_checked(fetch(text, timeout=timeout), text, max_pixels), text)
+        except ImageTooLargeError:
+            raise
         except (ConnectionError, ValueError) as err:
             raise ConnectionError(f"{str(err).rstrip('.')}. This URL has no bundled fallback: check the address or your network.") from err
     path = Path(text).expanduser()
     if not path.exists():
         raise FileNotFoundError(f"No image at {path}. Give a file path, an http(s) URL or one of: {', '.join(DATA)}.")
-    if path.is_dir():
-        raise IsADirectoryError(f"{path} is a folder; give the path of one image file.")
-    return to_rgb(open_checked(path, str(path)))
+    return as_rgb_image(path, max_pixels=max_pixels)
 
 
 def _registry_name(text: str) -> str | None:

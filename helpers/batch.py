@@ -20,13 +20,21 @@ scale can make them a depth file, so they are stored as ``.npy`` only.
 
 Resuming: each file is written under a temporary name and renamed when complete, so an interrupted
 run never leaves a file that looks finished. Run ``predict_folder`` again and it computes only the
-images whose files are missing; the others are read back, never recomputed. Existing files are
-never overwritten unless ``overwrite=True`` (which recomputes everything).
+images whose files are missing; the others are read back, never recomputed. A file that is there but
+cannot be read back (empty, truncated, e.g. by an interrupted copy of the folder) is not taken as
+finished: a printed notice names it, and its image is computed again and the file replaced. Other
+existing files are never overwritten unless ``overwrite=True`` (which recomputes everything).
+
+Errors name their file, and what can be known before any model work is checked first: ``out_dir``
+(``helpers.outputs.writable_folder``: not a file, writable) and every image still to compute (it opens
+as an image within ``max_pixels``; ``helpers.images``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +44,8 @@ import numpy as np
 
 from .data import load_image
 from .depthio import save_depth_npy, save_depth_png16
+from .images import MAX_PIXELS, as_rgb_image, check_image_file, describe, refuse_bgr
+from .outputs import os_error, writable_folder
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
@@ -46,8 +56,58 @@ def is_metric_model(model: Any) -> bool:
     return config.model_type == "zoedepth" or getattr(config, "depth_estimation_type", "relative") == "metric"
 
 
-def _post_process(processor: Any, outputs: Any, sizes: list[tuple[int, int]], outputs_flipped: Any = None) -> list:
-    """Post-process a batch back to source sizes: ZoeDepth needs ``source_sizes``, DPT-style models ``target_sizes``."""
+MIN_SIDE = 8  # pixels: a shorter side is stretched up to this for the model (ZoeDepth's reflect padding needs 5)
+
+
+def _size_entry(size: Any, key: str) -> int | None:
+    value = size.get(key) if isinstance(size, dict) else getattr(size, key, None)
+    return int(value) if value else None
+
+
+def processor_input_size(processor: Any, height: int, width: int, processor_kwargs: dict | None = None) -> tuple[int, int]:
+    """The (height, width) an image is handed to the processor at: its own size, or for a degenerate one, stretched.
+
+    An image under ``MIN_SIDE`` pixels on a side, or thinner than the processor can take, is stretched along its
+    short side. Processors that keep the aspect ratio while resizing to ``size`` in multiples of
+    ``ensure_multiple_of`` (DPT, Depth Anything, ZoeDepth) round a side to zero when the image is thinner than about
+    1 : (longest target side / multiple / 2); the limit used here keeps a factor of two to spare: 1 : 37 for Depth
+    Anything (518 / 14), 1 : 16 for ZoeDepth (512 / 32). Every other image is handed over as it is.
+    """
+    kwargs = processor_kwargs or {}
+    limit = math.inf
+    if kwargs.get("keep_aspect_ratio", getattr(processor, "keep_aspect_ratio", False)):
+        size = kwargs.get("size", getattr(processor, "size", None))
+        longest = max(filter(None, (_size_entry(size, "height"), _size_entry(size, "width"))), default=None)
+        multiple = kwargs.get("ensure_multiple_of", getattr(processor, "ensure_multiple_of", None)) or 1
+        if longest:
+            limit = max(longest / multiple, 1.0)
+    return (max(height, MIN_SIDE, math.ceil(width / limit)), max(width, MIN_SIDE, math.ceil(height / limit)))
+
+
+def model_input(processor: Any, image: Any, processor_kwargs: dict | None = None) -> tuple[Any, tuple[int, int]]:
+    """``pixel_values`` (a torch tensor) for one RGB PIL image, and the (height, width) the processor was given.
+
+    That size is the image's own, except for a degenerate image (``processor_input_size``), which is stretched
+    (bilinear) first; ``depth_maps`` brings its map back to the image's size.
+    """
+    from PIL import Image
+
+    given = processor_input_size(processor, image.height, image.width, processor_kwargs)
+    if given != (image.height, image.width):
+        image = image.resize((given[1], given[0]), Image.Resampling.BILINEAR)
+    pixel_values = processor(images=image, return_tensors="pt", **(processor_kwargs or {}))["pixel_values"]
+    return pixel_values, given
+
+
+def depth_maps(processor: Any, outputs: Any, given: list[tuple[int, int]], sizes: list[tuple[int, int]],
+               outputs_flipped: Any = None) -> list:
+    """Post-process a batch (``model_input``'s sizes ``given``) into one (height, width) float map per image at ``sizes``.
+
+    The processor's own post-processing (ZoeDepth needs ``source_sizes``, DPT-style models ``target_sizes``) brings
+    each map to the size the processor was given; a stretched image's map is then shrunk back (area averaging).
+    """
+    import torch
+
     parameters = inspect.signature(processor.post_process_depth_estimation).parameters
     kwargs: dict[str, Any] = {}
     if outputs_flipped is not None:
@@ -58,16 +118,31 @@ def _post_process(processor: Any, outputs: Any, sizes: list[tuple[int, int]], ou
             )
         kwargs["outputs_flipped"] = outputs_flipped
     if "source_sizes" in parameters:  # ZoeDepth: removes its reflect padding, then resizes to the source size
-        kwargs["source_sizes"] = sizes
+        kwargs["source_sizes"] = given
     else:
-        kwargs["target_sizes"] = sizes
-    return processor.post_process_depth_estimation(outputs, **kwargs)
+        kwargs["target_sizes"] = given
+    maps = []
+    for result, at, size in zip(processor.post_process_depth_estimation(outputs, **kwargs), given, sizes):
+        depth = result["predicted_depth"].float().reshape(at)  # DPT's post-processing squeezes a 1-pixel side away
+        if at != tuple(size):
+            depth = torch.nn.functional.interpolate(depth[None, None], size=tuple(size), mode="area")[0, 0]
+        maps.append(depth)
+    return maps
 
 
 def _as_float32_output(outputs: Any) -> Any:
     """Post-processing interpolates in float32: cast a half-precision ``predicted_depth`` back."""
     outputs["predicted_depth"] = outputs["predicted_depth"].float()
     return outputs
+
+
+def image_at(images: Sequence[Any], index: int, *, bgr: bool = False, max_pixels: int | None = MAX_PIXELS) -> Any:
+    """``images[index]`` as an RGB PIL image (``helpers.images``): files, names and URLs through ``load_image``; an
+    image in memory is named ``images[index]`` in errors."""
+    source = images[index]
+    if isinstance(source, (str, os.PathLike)):
+        return load_image(source, bgr=bgr, max_pixels=max_pixels)
+    return as_rgb_image(source, bgr=bgr, max_pixels=max_pixels, label=f"images[{index}] ({describe(source)})")
 
 
 def predict_depth(
@@ -82,10 +157,14 @@ def predict_depth(
     processor_kwargs: dict | None = None,
     progress: bool = True,
     on_depth: Callable[[int, np.ndarray], Any] | None = None,
+    bgr: bool = False,
+    max_pixels: int | None = MAX_PIXELS,
 ) -> list[np.ndarray]:
-    """Post-processed float32 depth maps, one per image at its source size, computed in batches.
+    """Post-processed float32 depth maps, one per image at its displayed size, computed in batches.
 
-    ``images``: PIL images, paths or ``helpers.load_image`` names. ``device``/``dtype`` default to the
+    ``images``: paths, ``helpers.load_image`` names or URLs, PIL images, NumPy arrays (``bgr=True`` for
+    OpenCV's), as ``helpers.images`` says; ``max_pixels`` refuses larger images (None: no limit). Each map is
+    (height, width) of the image as displayed (EXIF orientation applied), whatever its shape. ``device``/``dtype`` default to the
     model's own; when given, the model is moved there in place (as ``model.to`` does). ``flip_tta``
     averages with the horizontally flipped input (ZoeDepth only). ``fixed_size=(h, w)`` resizes every
     input to one size so that mixed sizes batch together (this changes the results); see the module
@@ -110,17 +189,16 @@ def predict_depth(
         call_kwargs.update(size={"height": int(fixed_size[0]), "width": int(fixed_size[1])}, keep_aspect_ratio=False)
     results: list[np.ndarray | None] = [None] * len(images)
 
-    def run(bucket: list[tuple[int, Any, tuple[int, int]]]) -> None:
+    def run(bucket: list[tuple[int, Any, tuple[int, int], tuple[int, int]]]) -> None:
         pixel_values = torch.cat([item[1] for item in bucket]).to(device=device, dtype=dtype)
-        sizes = [item[2] for item in bucket]
         with torch.inference_mode():
             outputs = _as_float32_output(model(pixel_values=pixel_values))
             flipped = None
             if flip_tta:
                 flipped = _as_float32_output(model(pixel_values=torch.flip(pixel_values, dims=[3])))
-            post = _post_process(processor, outputs, sizes, flipped)
-        for item, r in zip(bucket, post):
-            results[item[0]] = r["predicted_depth"].float().cpu().numpy()
+            maps = depth_maps(processor, outputs, [item[3] for item in bucket], [item[2] for item in bucket], flipped)
+        for item, depth in zip(bucket, maps):
+            results[item[0]] = depth.cpu().numpy()
             if on_depth is not None:
                 on_depth(item[0], results[item[0]])
 
@@ -128,10 +206,10 @@ def predict_depth(
     buckets: dict[tuple[int, ...], list] = {}
     with tqdm(total=len(images), desc="depth", unit="image", disable=not progress) as bar:
         for index, source in enumerate(images):
-            image = load_image(source)
-            pixel_values = processor(images=image, return_tensors="pt", **call_kwargs)["pixel_values"]
+            image = image_at(images, index, bgr=bgr, max_pixels=max_pixels)
+            pixel_values, given = model_input(processor, image, call_kwargs)
             bucket = buckets.setdefault(tuple(pixel_values.shape), [])
-            bucket.append((index, pixel_values, (image.height, image.width)))
+            bucket.append((index, pixel_values, (image.height, image.width), given))
             if len(bucket) == batch_size:
                 run(buckets.pop(tuple(pixel_values.shape)))
                 bar.update(batch_size)
@@ -146,15 +224,13 @@ def depth_batch(batch: dict[str, Sequence[Any]], model: Any, processor: Any, ima
     """``{"depth": maps}`` for one batch of rows given as columns, as 🤗 Datasets' ``map(batched=True)`` and
     Ray Data's ``map_batches`` pass them.
 
-    The images (PIL images, ``H x W x 3`` uint8 arrays as Ray Data decodes them, or paths) go through
-    ``predict_depth`` with ``options`` (``batch_size``, ``fixed_size``, ...), so the maps are exactly
-    ``predict_depth``'s for the same images and options.
+    The images (PIL images, ``H x W x 3`` uint8 arrays as Ray Data decodes them, paths: anything
+    ``helpers.images`` allows) go through ``predict_depth`` with ``options`` (``batch_size``, ``fixed_size``,
+    ``bgr``, ...), so the maps are exactly ``predict_depth``'s for the same images and options.
     """
-    from PIL import Image
-
     if image_column not in batch:
         raise KeyError(f"the batch has no column {image_column!r} (it has {', '.join(batch)}); pass image_column=...")
-    images = [Image.fromarray(np.asarray(x)) if isinstance(x, np.ndarray) else x for x in batch[image_column]]
+    images = list(batch[image_column])
     return {"depth": predict_depth(model, processor, images, **{"progress": False, **options})}
 
 
@@ -167,8 +243,11 @@ def list_images(folder: str | Path) -> list[Path]:
     folder = Path(folder).expanduser()
     if not folder.is_dir():
         raise NotADirectoryError(f"{folder} is not a folder; give the folder that holds your images.")
-    found = sorted(p for p in folder.iterdir()
-                   if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES)
+    try:
+        found = sorted(p for p in folder.iterdir()
+                       if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES)
+    except OSError as err:
+        raise os_error(err, f"could not list the images in {folder}") from None
     if not found:
         raise FileNotFoundError(
             f"No images in {folder} (looked for {', '.join(IMAGE_SUFFIXES)}; sub-folders are not searched)."
@@ -200,12 +279,40 @@ def _write_atomically(path: Path, write: Callable[[Path], Any], overwrite: bool)
     """Write through ``write(temporary path)``, then rename: an interrupted write never looks complete."""
     partial = path.with_name(f".{path.name}.partial{path.suffix}")  # hidden; the same suffix for np.save
     try:
-        write(partial)
+        try:
+            write(partial)
+        except OSError as err:
+            raise os_error(err, f"could not write {path}") from None
         if path.exists() and not overwrite:
             raise FileExistsError(f"{path} appeared while this run was writing it; not overwritten.")
-        os.replace(partial, path)  # atomic on one file system
+        try:
+            os.replace(partial, path)  # atomic on one file system
+        except OSError as err:
+            raise os_error(err, f"could not write {path}") from None
     finally:
-        partial.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+
+
+def read_back(files: Sequence[Path]) -> tuple[np.ndarray | None, list[tuple[Path, str]]]:
+    """An image's finished outputs read back: (its depth map from the .npy, []) when every file can be read, else
+    (None, [(file, why it cannot be read), ...]); an empty, truncated or foreign file is not taken as finished."""
+    from PIL import Image
+
+    depth, unreadable = None, []
+    for path in files:
+        try:
+            if path.suffix == ".npy":
+                depth = np.load(path)
+                if depth.ndim != 2 or not np.issubdtype(depth.dtype, np.floating):
+                    unreadable.append((path, f"it holds a {depth.dtype} array of shape {depth.shape}, not a depth map"))
+            else:
+                with Image.open(path) as png:
+                    png.load()
+        except (OSError, ValueError, EOFError, SyntaxError) as err:
+            reason = "it is empty" if path.exists() and path.stat().st_size == 0 else f"{type(err).__name__}: {err}"
+            unreadable.append((path, reason))
+    return (None if unreadable else depth), unreadable
 
 
 def predict_folder(
@@ -221,12 +328,17 @@ def predict_folder(
 
     Writes ``<stem>.npy`` (float32) for every model and a 16-bit ``<stem>.png`` of ``round(metres *
     png_scale)`` for metric models only (see the module docstring). Resumes: images whose files are all
-    in ``out_dir`` already are read back from their ``.npy`` instead of being computed again, and existing
-    files are never replaced unless ``overwrite=True``. Other keyword arguments go to ``predict_depth``.
+    in ``out_dir`` and can be read are read back from their ``.npy`` instead of being computed again; a
+    file that is there but cannot be read (empty, truncated) is announced, computed again and replaced.
+    Other files are never replaced unless ``overwrite=True``. Before any model work: ``out_dir`` must be a
+    folder you can write to, and every image to compute must open as an image within ``max_pixels``.
+    Other keyword arguments go to ``predict_depth``.
     """
     paths = list_images(folder)
+    refuse_bgr(kwargs.get("bgr", False), f"{folder} (a folder of image files)")
     metric = is_metric_model(model)
-    todo = list(range(len(paths)))
+    finished: dict[int, np.ndarray] = {}
+    replace: set[Path] = set()  # files found unreadable: written again although they exist
     if out_dir is not None:
         out_dir = Path(out_dir).expanduser()
         if out_dir.resolve() == Path(folder).expanduser().resolve():
@@ -235,22 +347,33 @@ def predict_folder(
         clashes = sorted({s for s in stems if stems.count(s) > 1})
         if clashes:
             raise ValueError(f"several images share a name stem ({', '.join(clashes)}), so their outputs would collide; rename them.")
-        out_dir.mkdir(parents=True, exist_ok=True)
-        if not overwrite:  # an image is done when all of its files exist (a file exists only once complete)
-            todo = [i for i in todo if not all(p.exists() for p in output_paths([stems[i]], out_dir, metric))]
-    skipped = sorted(set(range(len(paths))) - set(todo))  # all their files were already there
+        writable_folder(out_dir, "out_dir")
+        for i, stem in enumerate([] if overwrite else stems):  # done: all of its files exist and can be read
+            files = output_paths([stem], out_dir, metric)
+            if not all(f.exists() for f in files):
+                continue
+            depth, unreadable = read_back(files)
+            for path, why in unreadable:
+                print(f"[helpers] {path} cannot be read back ({why}), so it is not taken as finished: "
+                      f"{paths[i].name} is computed again and the file replaced.")
+                replace.add(path)
+            if depth is not None:
+                finished[i] = depth
+    todo = [i for i in range(len(paths)) if i not in finished]
+    for i in todo:  # a file that is not an image, or too large, is named now rather than after other images' work
+        check_image_file(paths[i], kwargs.get("max_pixels", MAX_PIXELS))
 
     def save(position: int, depth: np.ndarray) -> None:
         stem = paths[todo[position]].stem
-        npy, png = out_dir / f"{stem}.npy", out_dir / f"{stem}.png"
-        if overwrite or not npy.exists():
-            _write_atomically(npy, lambda p: save_depth_npy(p, depth, overwrite=True), overwrite)
-        if metric and (overwrite or not png.exists()):
-            _write_atomically(png, lambda p: save_depth_png16(p, depth, scale=png_scale, overwrite=True), overwrite)
+        writers = [(out_dir / f"{stem}.npy", lambda p: save_depth_npy(p, depth, overwrite=True))]
+        if metric:
+            writers.append((out_dir / f"{stem}.png", lambda p: save_depth_png16(p, depth, scale=png_scale, overwrite=True)))
+        for path, write in writers:
+            if overwrite or path in replace or not path.exists():
+                _write_atomically(path, write, overwrite or path in replace)
 
     computed = predict_depth(model, processor, [paths[i] for i in todo],
                              on_depth=save if out_dir is not None else None, **kwargs)
-    depths = dict(zip(todo, computed))
-    depths.update({i: np.load(out_dir / f"{paths[i].stem}.npy") for i in skipped})
+    depths = {**finished, **dict(zip(todo, computed))}
     return FolderResult(depths={paths[i].name: depths[i] for i in range(len(paths))},
-                        computed=[paths[i].name for i in todo], skipped=[paths[i].name for i in skipped])
+                        computed=[paths[i].name for i in todo], skipped=[paths[i].name for i in sorted(finished)])

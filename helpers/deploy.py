@@ -40,6 +40,9 @@ from typing import Any, Literal, Sequence
 
 import numpy as np
 
+from .batch import depth_maps, image_at, model_input
+from .images import MAX_PIXELS
+from .outputs import os_error, writable_folder
 from .standins import MARKER, is_stand_in
 from .paths import build_dir
 
@@ -177,11 +180,16 @@ def _staged(path: Path):
     """Yield a path in a private folder beside ``path`` to write the file to; once the block ends without an error
     it replaces ``path`` in one step (atomic on one file system), so an interrupted write never leaves a file that
     looks complete. The folder goes either way."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{path.stem}-", dir=path.parent))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{path.stem}-", dir=path.parent))
+    except OSError as err:
+        raise os_error(err, f"could not write {path}") from None
     try:
         yield staging / path.name
         os.replace(staging / path.name, path)
+    except OSError as err:  # a full disk while saving, ...
+        raise os_error(err, f"could not write {path}") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -225,6 +233,7 @@ def export_onnx(model: Any, path: str | Path | None = None, overwrite: bool = Fa
     height, width = example_size
     if height % multiple or width % multiple:
         raise ValueError(f"example_size {example_size} must be multiples of {multiple}.")
+    writable_folder(path.parent, "the ONNX file's folder")  # before the export's minutes, not after
     was_training = model.training
     model.eval()
     head = getattr(model, "head", None)
@@ -261,22 +270,40 @@ def export_onnx(model: Any, path: str | Path | None = None, overwrite: bool = Fa
 
 
 def check_onnx(path: str | Path, full_check: bool = True):
-    """Load an .onnx file and run onnx's checker: a clear error for a missing or corrupt file."""
+    """Load an .onnx file (and run onnx's checker): the one reader, with a clear error for a missing, empty,
+    truncated or corrupt file, naming it and saying what to do. Every function here that reads ONNX uses it."""
     import onnx
 
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder: give the path of an .onnx file.")
     if not path.is_file():
         raise FileNotFoundError(f"No ONNX file at {path}: export one first with "
                                 f"helpers.export_onnx(model, {str(path)!r}).")
     try:
-        model = onnx.load(str(path))
-        if full_check:
+        empty = path.stat().st_size == 0
+        model = None if empty else onnx.load(str(path))
+    except OSError as err:
+        raise os_error(err, f"could not read {path}") from None
+    except Exception as err:  # protobuf DecodeError, ...
+        raise invalid_onnx(path, err) from None
+    if model is None or not model.graph.node or not model.opset_import or model.ir_version < 1:
+        raise invalid_onnx(path, "empty: 0 bytes" if empty else "no graph or no opset: the file ends early")
+    if full_check:
+        try:
             onnx.checker.check_model(model)
-    except Exception as err:  # protobuf DecodeError, ValidationError, ...
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise ValueError(f"{path} is not a valid ONNX file ({type(err).__name__}: {first}). It may be truncated "
-                         "or not an ONNX model: delete it and export again (export_onnx(..., overwrite=True)).") from None
+        except Exception as err:  # ValidationError, ...
+            raise invalid_onnx(path, err) from None
     return model
+
+
+def invalid_onnx(path: Path, reason: Any) -> ValueError:
+    """The error for a file that is not a usable ONNX model: its name, why, and what to do (one wording for all)."""
+    if isinstance(reason, BaseException):
+        first = str(reason).strip().splitlines()[0] if str(reason).strip() else ""
+        reason = f"{type(reason).__name__}: {first}" if first else type(reason).__name__
+    return ValueError(f"{path} is not a valid ONNX file ({reason}). It may be truncated or not an ONNX model: "
+                      "delete it and export again (export_onnx(..., overwrite=True)).")
 
 
 # --------------------------------------------------------------------------------------------- runtimes
@@ -329,7 +356,10 @@ def onnx_session(path: str | Path, threads: int | None = None) -> OnnxDepthModel
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3  # errors only
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    try:
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as err:  # onnxruntime's Fail, InvalidGraph, ...
+        raise invalid_onnx(path, err) from None
     quantized = any(node.op_type in ("DynamicQuantizeLinear", "MatMulInteger") for node in proto.graph.node)
     precision = "int8 (dynamic)" if quantized else "f32"
     return OnnxDepthModel(path, "onnxruntime", session, threads, int(metadata.get("size_multiple", 1)), precision)
@@ -347,7 +377,10 @@ def openvino_model(path: str | Path, precision: Literal["f32", "bf16", "f16"] | 
     config: dict[str, Any] = {"INFERENCE_NUM_THREADS": threads}
     if precision is not None:
         config["INFERENCE_PRECISION_HINT"] = precision
-    compiled = ov.Core().compile_model(str(path), device, config)
+    try:
+        compiled = ov.Core().compile_model(str(path), device, config)
+    except Exception as err:  # OpenVINO's read or compile errors
+        raise invalid_onnx(path, err) from None
     return OnnxDepthModel(path, "openvino", compiled, threads, int(metadata.get("size_multiple", 1)),
                           openvino_precision(compiled))
 
@@ -357,20 +390,25 @@ def openvino_precision(compiled: Any) -> str:
     return compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()
 
 
-def predict_onnx(runtime: OnnxDepthModel, processor: Any, images: Any) -> Any:
-    """Depth at each image's size: the same processor, the runtime instead of the model, the same post-processing.
+def predict_onnx(runtime: OnnxDepthModel, processor: Any, images: Any, *, processor_kwargs: dict | None = None,
+                 bgr: bool = False, max_pixels: int | None = MAX_PIXELS) -> Any:
+    """Depth at each image's displayed size: the same processor, the runtime instead of the model, the same post-processing.
 
-    One image gives one (H, W) tensor; a list gives a list (one runtime call per image).
+    ``images``: one image or a list, each anything ``helpers.images`` allows (``bgr=True`` for OpenCV's
+    arrays), prepared exactly as ``predict_depth`` prepares it. One image gives one (H, W) tensor; a list
+    gives a list (one runtime call per image). ``processor_kwargs`` go to every processor call.
     """
     import torch
     from transformers.modeling_outputs import DepthEstimatorOutput
 
     single = not isinstance(images, (list, tuple))
+    images = [images] if single else list(images)
     maps = []
-    for image in ([images] if single else images):
-        pixel_values = processor(images=image, return_tensors="np")["pixel_values"]
-        outputs = DepthEstimatorOutput(predicted_depth=torch.from_numpy(runtime(pixel_values)))
-        maps.append(processor.post_process_depth_estimation(outputs, [(image.height, image.width)])[0]["predicted_depth"])
+    for index in range(len(images)):
+        image = image_at(images, index, bgr=bgr, max_pixels=max_pixels)
+        pixel_values, given = model_input(processor, image, processor_kwargs)
+        outputs = DepthEstimatorOutput(predicted_depth=torch.from_numpy(runtime(pixel_values.numpy())))
+        maps.append(depth_maps(processor, outputs, [given], [(image.height, image.width)])[0])
     return maps[0] if single else maps
 
 
@@ -406,7 +444,7 @@ def quantize_int8(path: str | Path, out: str | Path | None = None, overwrite: bo
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     path = Path(path)
-    source = read_metadata(path)
+    source = _metadata(check_onnx(path))  # the full check: quantization reads every node
     out = Path(out) if out is not None else path.with_name(path.stem + ".int8.onnx")
     if out.resolve() == path.resolve():
         raise ValueError(f"out must differ from the float file {path}.")
@@ -417,6 +455,7 @@ def quantize_int8(path: str | Path, out: str | Path | None = None, overwrite: bo
             raise FileExistsError(f"{out} exists but is not the int8 quantization of {path.name}. It was left "
                                   "alone: pass overwrite=True to replace it, or choose another path.")
         return OnnxExport(out, reused=True, seconds=0.0, source=found.get("source", ""))
+    writable_folder(out.parent, "the int8 file's folder")
     started = time.perf_counter()
     with _staged(out) as staged:
         logging.disable(logging.WARNING)  # its advice to pre-process first goes to the root logger, on stderr

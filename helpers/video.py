@@ -356,21 +356,38 @@ def lag(outputs: Sequence, inputs: Sequence, value_range: tuple[float, float]) -
     return float(np.mean(errors) / (hi - lo))
 
 
-def side_by_side(frame: np.ndarray, picture: np.ndarray, label: str | None = None) -> np.ndarray:
-    """``frame | picture`` in one RGB image (the picture resized to the frame's size), ``label`` written on the picture."""
+def side_by_side(frame: np.ndarray, picture: np.ndarray, label: str | None = None,
+                 watermark: bool = False) -> np.ndarray:
+    """``frame | picture`` in one RGB image (the picture resized to the frame's size).
+
+    ``label``: a line of text written on the picture; ``watermark=True`` fades the picture and stamps it with
+    ``helpers.viz.WATERMARK`` in large red letters, as ``helpers.mark_if_stand_in`` does to figures.
+    """
     import cv2
+
+    from .viz import WATERMARK
 
     frame = np.asarray(frame)
     picture = np.asarray(picture)
     if picture.shape[:2] != frame.shape[:2]:
         picture = cv2.resize(picture, (frame.shape[1], frame.shape[0]), interpolation=cv2.INTER_LINEAR)
-    if label:
+    if label or watermark:
         picture = picture.copy()
-        scale = max(0.35, frame.shape[1] / 640)
-        for line, text in enumerate(label.split("\n")):
-            at = (6, int(22 * scale) * (line + 1))
-            cv2.putText(picture, text, at, cv2.FONT_HERSHEY_SIMPLEX, scale * 0.6, (0, 0, 0), 3, cv2.LINE_AA)
-            cv2.putText(picture, text, at, cv2.FONT_HERSHEY_SIMPLEX, scale * 0.6, (255, 64, 64), 1, cv2.LINE_AA)
+    height, width = picture.shape[:2]
+    if watermark:
+        picture[:] = (0.35 * picture + 0.65 * 255).astype(np.uint8)  # faded, as the figures' watermark
+        lines = WATERMARK.split("\n")
+        scale = width / 260
+        for number, text in enumerate(lines):
+            (w, h), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_DUPLEX, scale, max(1, round(2 * scale)))
+            at = ((width - w) // 2, height // 2 + int((number - (len(lines) - 1) / 2) * 1.6 * h) + h // 2)
+            cv2.putText(picture, text, at, cv2.FONT_HERSHEY_DUPLEX, scale, (198, 40, 40), max(1, round(2 * scale)),
+                        cv2.LINE_AA)
+    if label:
+        scale = max(0.35, width / 640)
+        at = (6, int(20 * scale) + 4)
+        cv2.putText(picture, label, at, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 3, cv2.LINE_AA)
+        cv2.putText(picture, label, at, cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
     return np.hstack([frame, picture])
 
 
@@ -391,14 +408,15 @@ class VideoRun:
 
 def depth_video(source: str | Path, out_path: str | Path, depth_fn: Callable[[list], list], batch_size: int = 8,
                 max_frames: int | None = None, kind: str = "disparity", stabilize: bool = True,
-                ema_alpha: float | None = None, label: str | None = None, fps: float | None = None,
-                progress: bool = True) -> VideoRun:
+                ema_alpha: float | None = None, label: str | None = None, watermark: bool = False,
+                fps: float | None = None, progress: bool = True) -> VideoRun:
     """Stream a video through ``depth_fn`` in batches and write ``photo | coloured depth`` side by side to ``out_path``.
 
     ``depth_fn(images)`` maps a list of PIL images to a list of depth maps (e.g. ``helpers.predict_depth``).
     ``stabilize=True``: each map is aligned (scale and shift) to the previous one, and the colours use one range
     for the whole clip, taken from the first frame (2nd-98th percentile); ``False``: every frame is coloured by
-    its own min and max, the naive way. ``ema_alpha`` adds smoothing over time. Memory holds one batch.
+    its own min and max, the naive way. ``ema_alpha`` adds smoothing over time. ``label`` and ``watermark`` go to
+    ``side_by_side`` (pass ``watermark=helpers.is_stand_in(model)``). Memory holds one batch.
     """
     from PIL import Image
     from tqdm.auto import tqdm
@@ -427,7 +445,7 @@ def depth_video(source: str | Path, out_path: str | Path, depth_fn: Callable[[li
             if stabilize and value_range is None:
                 value_range = clip_range([values], percentiles=(2.0, 98.0))
             picture = _colour(values, kind, value_range if stabilize else None)
-            out.write(side_by_side(waiting.pop(0), picture, label))
+            out.write(side_by_side(waiting.pop(0), picture, label, watermark))
             bar.update(1)
     return VideoRun(out.path, out.frames, time.perf_counter() - start, value_range)
 
@@ -438,16 +456,19 @@ def _colour(values: np.ndarray, kind: str, value_range: tuple[float, float] | No
     return colorize(values, kind=kind, near="bright", value_range=value_range)
 
 
-def gif(frames: Iterable[np.ndarray], fps: float = 8.0, width: int | None = None) -> bytes:
-    """An animated GIF (bytes) of RGB uint8 frames, optionally shrunk to ``width``: a preview a notebook can show."""
+def gif(frames: Iterable[np.ndarray], fps: float = 8.0, width: int | None = None, colors: int = 256) -> bytes:
+    """An animated GIF (bytes) of RGB uint8 frames, shrunk to ``width`` if given: a preview a notebook can show.
+
+    Each frame gets its own palette of ``colors`` colours (fewer: a smaller file), without dithering.
+    """
     from PIL import Image
 
     pictures = []
     for frame in frames:
         picture = Image.fromarray(np.asarray(frame))
         if width is not None and picture.width > width:
-            picture = picture.resize((width, round(picture.height * width / picture.width)), Image.Resampling.LANCZOS)
-        pictures.append(picture)
+            picture = picture.resize((width, round(picture.height * width / picture.width)), Image.Resampling.BOX)
+        pictures.append(picture.quantize(colors=colors, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE))
     if not pictures:
         raise ValueError("no frames for the GIF.")
     buffer = io.BytesIO()

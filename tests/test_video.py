@@ -147,8 +147,15 @@ def test_batched_side_by_side_and_gif():
     assert [len(b) for b in batched(range(7), 3)] == [3, 3, 1]
     frame = np.zeros((10, 20, 3), np.uint8)
     assert side_by_side(frame, np.ones((5, 10, 3), np.uint8), label="x").shape == (10, 40, 3)
-    data = gif([frame, frame + 50], width=10)
+    stamped = side_by_side(np.zeros((120, 160, 3), np.uint8), np.zeros((120, 160, 3), np.uint8), watermark=True)[:, 160:]
+    assert (stamped == 165).all(axis=2).mean() > 0.5  # black faded to light grey
+    assert ((stamped[..., 0] > 150) & (stamped[..., 2] < 100)).any()  # the red stamp
+    data = gif([frame, frame + 50], width=10, colors=16)
     assert data[:6] == b"GIF89a"
+    from PIL import Image
+    import io
+    with Image.open(io.BytesIO(data)) as preview:
+        assert (preview.n_frames, preview.size) == (2, (10, 5))
 
 
 def _fake_depth(images):

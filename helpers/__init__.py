@@ -14,6 +14,10 @@ from .depthio import load_depth_png16, png_depth_scale, save_depth_npy, save_dep
 from .depthmath import as_array
 from .env import notebook_setup, pick_device
 from .exercises import check
+from .finetune import (
+    RGBDFolder, evaluate_folder, metric_model, param_groups, save_finetuned, save_rgbd_pair, silog_loss, ssi_loss,
+    train_steps,
+)
 from .geometry import (
     Intrinsics, PointCloud, backproject, discontinuity_mask, point_cloud, project, read_ply, write_ply,
     z_to_ray_distance,
@@ -65,4 +69,8 @@ __all__ += [  # helpers.deploy: ONNX export and CPU runtimes (notebook 08); help
 __all__ += [  # helpers.video: frames in and out, the camera move, alignment over time, flicker (notebook 12)
     "align_frames", "camera_move", "clip_range", "depth_video", "ema", "flicker", "gif", "lag", "normalize",
     "read_frames", "video_info", "write_video",
+]
+__all__ += [  # helpers.finetune: your RGB-D folder, losses with masks, a metric model, a short loop (notebook 10)
+    "RGBDFolder", "evaluate_folder", "metric_model", "param_groups", "save_finetuned", "save_rgbd_pair",
+    "silog_loss", "ssi_loss", "train_steps",
 ]

@@ -238,10 +238,9 @@ def fit_scale_shift_torch(pred, target, valid):
     """Per image, the least-squares ``(s, t)`` minimising Σ (s·pred + t − target)² over valid pixels (as ``helpers.fit_scale_shift``)."""
     import torch
 
-    w = valid.float()
-    n = w.sum(dim=(-2, -1)).clamp(min=1.0)
-    p_mean = (w * pred).sum(dim=(-2, -1)) / n
-    t_mean = (w * torch.where(valid, target, torch.zeros_like(target))).sum(dim=(-2, -1)) / n
+    n = valid.sum(dim=(-2, -1)).clamp(min=1).to(pred.dtype)
+    p_mean = torch.where(valid, pred, torch.zeros_like(pred)).sum(dim=(-2, -1)) / n  # where, not *: 0 · NaN = NaN
+    t_mean = torch.where(valid, target, torch.zeros_like(target)).sum(dim=(-2, -1)) / n
     dp = torch.where(valid, pred - p_mean[..., None, None], torch.zeros_like(pred))
     dt = torch.where(valid, target - t_mean[..., None, None], torch.zeros_like(target))
     scale = (dp * dt).sum(dim=(-2, -1)) / (dp * dp).sum(dim=(-2, -1)).clamp(min=1e-12)
@@ -411,7 +410,7 @@ class Evaluation:
         return float(silog_loss(pred, gt, torch.ones_like(gt, dtype=torch.bool), lambd))
 
 
-def evaluate(model, processor, dataset: RGBDFolder, input_size: int | None = None) -> Evaluation:
+def evaluate_folder(model, processor, dataset: RGBDFolder, input_size: int | None = None) -> Evaluation:
     """Predict every pair of ``dataset`` at its own size and keep the pixels with valid ground truth."""
     preds, gts = [], []
     for index in range(len(dataset)):

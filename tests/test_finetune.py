@@ -11,7 +11,7 @@ from PIL import Image
 from helpers.align import fit_scale_shift
 from helpers.depthio import save_depth_npy, save_depth_png16
 from helpers.finetune import (
-    MIN_DEPTH, RGBDFolder, evaluate, find_pairs, joint_augment, metric_model, param_groups, read_depth,
+    MIN_DEPTH, RGBDFolder, evaluate_folder, find_pairs, joint_augment, metric_model, param_groups, read_depth,
     save_finetuned, save_rgbd_pair, silog_loss, ssi_loss, train_steps,
 )
 from helpers.standins import MARKER, is_stand_in
@@ -252,7 +252,7 @@ def test_save_reload_gives_identical_outputs_and_keeps_the_stand_in_mark(tiny, t
 def test_evaluate_scores_the_same_valid_pixels(tiny, tmp_path):
     processor, model = tiny
     dataset = RGBDFolder(_folder(tmp_path), size=28, augment=False)
-    first, second = evaluate(model, processor, dataset, 28), evaluate(model, processor, dataset, 28)
+    first, second = evaluate_folder(model, processor, dataset, 28), evaluate_folder(model, processor, dataset, 28)
     assert first.pixels == 2 * (20 * 30 - 2)  # every pixel but the NaN one and the one beyond max_depth
     np.testing.assert_array_equal(first.gt, second.gt)
     assert (first.pred >= MIN_DEPTH).all() and set(first.metrics()) >= {"abs_rel", "rmse", "delta1"}

@@ -12,6 +12,7 @@ from .lessons import IMAGE_TYPES, is_real_data_figure
 from .notebook_files import cell_source, list_notebooks, write_notebook
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"  # Jupyter's own: a figure becomes a stored PNG
 
 
 def compact_png(encoded: str) -> str:
@@ -108,6 +109,7 @@ def refresh(path: Path) -> None:
     saved = dict(os.environ)
     with offline_environment() as env:
         os.environ.update(env)  # the kernel inherits it
+        os.environ["MPLBACKEND"] = INLINE_BACKEND  # pictures, as in Jupyter: the tests' Agg would draw none
         try:
             notebook = execute(path)
         finally:

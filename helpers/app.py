@@ -1,0 +1,313 @@
+"""Notebook 11's app: depth for your own photos in the browser (Gradio). ``python -m helpers.app`` starts it.
+
+Two layers, as in the notebook:
+
+- ``depth_results(photo, checkpoint, ...)``: one photo in, everything out: the coloured depth picture, the depth
+  file (metric: a 16-bit PNG that states its scale; relative: float32 ``.npy``), the camera (EXIF focal length or a
+  field-of-view guess, ``helpers.camera``) and a coloured point cloud (PLY) without the pixels on depth edges.
+  It only strings helpers together: ``load_image``, ``predict_depth``, ``colorize``, ``save_depth_png16`` /
+  ``save_depth_npy``, ``discontinuity_mask``, ``point_cloud``, ``write_ply``.
+- ``depth_app()``: the ``gr.Blocks`` around it: upload / webcam / clipboard, a model choice with its licence,
+  photo <-> depth slider, colormap, downloads, a 3-D view with the edge threshold, messages for bad uploads.
+
+Offline by design: no analytics, never ``share=True`` (which downloads a tunnel program); Gradio serves its own
+fonts and scripts. The app binds to 127.0.0.1 unless you pass another ``--host``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from .batch import is_metric_model, predict_depth
+from .camera import DEFAULT_HFOV_DEG, PhotoCamera, intrinsics_for_photo
+from .checkpoints import checkpoint_info, load_depth_model
+from .data import DATA, bundled_file, load_image
+from .depthio import DEPTH_PNG_SCALE, save_depth_npy, save_depth_png16
+from .env import pick_device
+from .geometry import PointCloud, discontinuity_mask, point_cloud, write_ply
+from .standins import STAND_IN_LABEL, is_stand_in
+from .viz import colorize
+
+# label shown in the app -> checkpoint; the licence is read from the registry (helpers.checkpoint_info)
+MODELS = {
+    "Depth Anything V2 Small: relative": "depth-anything/Depth-Anything-V2-Small-hf",
+    "Depth Anything V2 Metric Indoor Small: metres": "depth-anything/Depth-Anything-V2-Metric-Indoor-Small-hf",
+    "ZoeDepth NYU+KITTI: metres": "Intel/zoedepth-nyu-kitti",
+}
+DEFAULT_MODEL = "Depth Anything V2 Metric Indoor Small: metres"
+COLORMAPS = ("magma", "viridis", "turbo", "inferno", "gray")
+MAX_SIDE = 2048  # larger photos are reduced to this many pixels on their long side (the models work near 518 px)
+MAX_POINTS = 150_000  # the point cloud keeps every k-th pixel so that it stays below this (a light 3-D view)
+EDGE_JUMP = 0.05  # notebook 06: drop pixels next to a depth jump of more than 5 %
+EXAMPLES = ("coffee", "chelsea", "motorcycle_left")  # bundled photos (data/)
+RELATIVE_NOTE = ("Relative depth has no unit: the model's numbers are disparity-like (larger = nearer) with an "
+                 "unknown scale and shift per photo, so they are saved exactly as float32 .npy, not as metres.")
+
+
+@dataclass
+class DepthResults:
+    """Everything ``depth_results`` makes from one photo."""
+
+    image: Image.Image  # the photo as the model saw it: upright RGB, reduced if it was very large
+    depth: np.ndarray  # float32 (H, W): metres (metric) or relative disparity
+    metric: bool
+    checkpoint: str
+    stand_in: bool
+    picture: np.ndarray  # the coloured depth (H, W, 3) uint8, bright = near; stamped when made by a stand-in
+    legend: str  # which end is near, and the range in metres for a metric model
+    depth_file: Path
+    depth_note: str  # how the depth file is stored (the PNG's scale, or why .npy)
+    camera: PhotoCamera | None = None  # metric models only: the intrinsics of the point cloud
+    cloud: PointCloud | None = None
+    cloud_file: Path | None = None  # PLY in the camera frame (x right, y down, z forward), as notebook 06
+    notices: list[str] = field(default_factory=list)  # a reduced photo, a stand-in, ...
+
+
+_MODELS: dict[tuple[str, str], tuple[Any, Any]] = {}
+_LOCK = threading.Lock()
+
+
+def load_model(checkpoint: str, device: str | None = None) -> tuple[Any, Any]:
+    """``(processor, model)`` for a checkpoint, loaded once per process (``helpers.load_depth_model``)."""
+    device = device or pick_device()
+    with _LOCK:
+        if (checkpoint, device) not in _MODELS:
+            _MODELS[(checkpoint, device)] = load_depth_model(checkpoint, device=device)
+        return _MODELS[(checkpoint, device)]
+
+
+def read_photo(source, max_side: int = MAX_SIDE, name: str | None = None) -> tuple[Image.Image, list[str]]:
+    """An upright RGB photo (``helpers.load_image``), reduced to ``max_side`` on its long side, and any notice.
+
+    Files that are not images, truncated files and pictures too large to decode raise ``ValueError`` with a
+    message that names the file as the user knows it (``name``).
+    """
+    label = name or (Path(str(source)).name if not isinstance(source, Image.Image) else "the picture")
+    try:
+        image = load_image(source)
+    except (ValueError, OSError, Image.DecompressionBombError) as err:
+        message = str(err).replace(str(source), label) if not isinstance(source, Image.Image) else str(err)
+        if isinstance(err, Image.DecompressionBombError):
+            message = f"{label} has too many pixels to decode safely ({err}); reduce it first."
+        raise ValueError(message) from err
+    notices = []
+    if max(image.size) > max_side:
+        width, height = image.size
+        factor = max_side / max(width, height)
+        image = image.resize((max(1, round(width * factor)), max(1, round(height * factor))), Image.Resampling.LANCZOS)
+        notices.append(f"The photo is {width}×{height} px; it was reduced to {image.width}×{image.height} px "
+                       f"(the models work at about 518 px anyway).")
+    return image, notices
+
+
+def stamp_stand_in(picture: np.ndarray) -> np.ndarray:
+    """The picture faded, with red 'STAND-IN: random weights' lines across it (as the notebooks' figures)."""
+    from PIL import ImageDraw, ImageFont
+
+    faded = Image.fromarray((0.35 * picture + 0.65 * 255).astype(np.uint8))
+    draw = ImageDraw.Draw(faded)
+    size = max(10, min(faded.width // 14, faded.height // 8))
+    try:
+        font = ImageFont.load_default(size=size)
+    except TypeError:  # Pillow without FreeType
+        font = ImageFont.load_default()
+    line = "STAND-IN: random weights   " * 2
+    width = draw.textlength(line, font=font)
+    for row in range(4):  # across the whole width, so that it shows wherever the photo slider stands
+        y = (row + 0.5) * faded.height / 4 - size / 2
+        offset = -(row % 2) * width / 4
+        draw.text((offset, y), line * (1 + int(faded.width // max(width, 1))), fill=(198, 40, 40), font=font)
+    return np.asarray(faded)
+
+
+def _photo_stem(photo, name: str | None) -> str:
+    if name:
+        return Path(name).stem or "photo"
+    if isinstance(photo, (str, Path)) and not (isinstance(photo, str) and photo in DATA):
+        return Path(photo).stem or "photo"
+    return str(photo) if isinstance(photo, str) else "photo"
+
+
+def _exif_source(photo):
+    """What EXIF can be read from: the file or the PIL image as given; None for registry names and URLs."""
+    if isinstance(photo, Image.Image):
+        return photo
+    if isinstance(photo, (str, Path)) and Path(photo).is_file():
+        return Path(photo)
+    return None
+
+
+def depth_results(
+    photo,
+    checkpoint: str = MODELS[DEFAULT_MODEL],
+    cmap: str = "magma",
+    edge_jump: float = EDGE_JUMP,
+    hfov_deg: float = DEFAULT_HFOV_DEG,
+    out_dir: str | Path | None = None,
+    name: str | None = None,
+    max_side: int = MAX_SIDE,
+    max_points: int = MAX_POINTS,
+    device: str | None = None,
+) -> DepthResults:
+    """One photo (path, registry name or PIL image) -> coloured depth, depth file, camera and point cloud.
+
+    ``edge_jump``: drop points next to a relative depth jump larger than this (0 keeps every point).
+    ``hfov_deg``: the field of view assumed when the photo's EXIF has no focal length. Files go to ``out_dir``
+    (default: a new temporary folder), named after ``name`` or the photo. Point clouds only for metric models.
+    """
+    image, notices = read_photo(photo, max_side=max_side, name=name)
+    processor, model = load_model(checkpoint, device=device)
+    depth = predict_depth(model, processor, [image], progress=False)[0]
+    metric, stand_in = is_metric_model(model), is_stand_in(model)
+    if stand_in:
+        notices.append(f"{STAND_IN_LABEL}: the real {checkpoint} weights are not on this machine, so a model "
+                       "with random weights stands in; run `python -m helpers.classroom.prefetch` with internet "
+                       "access for the real ones.")
+    picture = colorize(depth, kind="depth" if metric else "disparity", near="bright", cmap=cmap)
+    if stand_in:
+        picture = stamp_stand_in(picture)
+    folder = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix="depth-app-"))
+    stem = _photo_stem(photo, name)
+    if metric:
+        finite = depth[np.isfinite(depth)]
+        top = float(finite.max()) if finite.size else 0.0
+        scale = DEPTH_PNG_SCALE if top * DEPTH_PNG_SCALE <= 65535 else 256.0  # millimetres, else KITTI's 1/256 m
+        depth_file = save_depth_png16(folder / f"{stem}_depth16.png", depth, scale=scale, overwrite=True)
+        unit = "millimetres" if scale == DEPTH_PNG_SCALE else f"1/{scale:g} m"
+        depth_note = (f"16-bit PNG: value = depth in metres × {scale:g} ({unit}), 0 = unknown; the scale is written "
+                      f"in the file (text chunk 'depth_scale'); `helpers.load_depth_png16` reads it.")
+        legend = (f"{cmap}: bright = near, dark = far; {float(finite.min()):.2f} m (brightest) to "
+                  f"{top:.2f} m (darkest).")
+    else:
+        depth_file = save_depth_npy(folder / f"{stem}_relative.npy", depth, overwrite=True)
+        depth_note = RELATIVE_NOTE
+        legend = f"{cmap}: bright = near, dark = far (relative: no unit)."
+    results = DepthResults(image, depth, metric, checkpoint, stand_in, picture, legend, depth_file, depth_note,
+                           notices=notices)
+    if metric:
+        source = _exif_source(photo)
+        results.camera = (intrinsics_for_photo(source, size=image.size, hfov_deg=hfov_deg) if source is not None
+                          else intrinsics_for_photo(image, size=image.size, hfov_deg=hfov_deg))
+        keep = ~discontinuity_mask(depth, max_rel_jump=edge_jump) if edge_jump > 0 else None
+        valid = int(np.isfinite(depth).sum() if keep is None else (np.isfinite(depth) & keep).sum())
+        stride = max(1, math.ceil(math.sqrt(valid / max_points))) if max_points else 1
+        results.cloud = point_cloud(depth, results.camera.intrinsics, image, mask=keep, stride=stride)
+        results.cloud_file = write_ply(folder / f"{stem}_points.ply", results.cloud, overwrite=True)
+    return results
+
+
+def model_note(label: str) -> str:
+    """The model's output and its licence, as the app shows them beside the choice."""
+    info = checkpoint_info(MODELS[label])
+    licence = "no licence stated on its model card" if info.licence == "not stated" else f"licence {info.licence}"
+    return f"{info.hub_id}: {info.output}; {licence}."
+
+
+def _view_file(results: DepthResults) -> Path:
+    """The point cloud turned for a 3-D viewer (y up, looking along -z): a 180° rotation about x, same points."""
+    flipped = PointCloud(results.cloud.points * np.float32([1, -1, -1]), results.cloud.colors)
+    return write_ply(results.cloud_file.with_name(results.cloud_file.stem + "_view.ply"), flipped, overwrite=True)
+
+
+def _uploaded_path(payload) -> tuple[str, str]:
+    """(path on the server, the name the user gave it) of an image payload passed without preprocessing."""
+    if payload is None:
+        raise ValueError("No photo yet: upload one, take one with the webcam, paste one, or pick an example.")
+    if isinstance(payload, dict):
+        path, name = payload.get("path"), payload.get("orig_name")
+    else:
+        path, name = getattr(payload, "path", None) or str(payload), getattr(payload, "orig_name", None)
+    if not path:
+        raise ValueError("The upload did not arrive as a file; try again or save the picture and upload the file.")
+    return str(path), name or Path(str(path)).name
+
+
+def run_app(payload, label: str, cmap: str, edge_percent: float, hfov_deg: float):
+    """The app's one event: every output from one photo; a bad upload becomes a ``gr.Error`` with the reason."""
+    import gradio as gr
+
+    try:
+        path, name = _uploaded_path(payload)
+        results = depth_results(path, MODELS[label], cmap=cmap, edge_jump=edge_percent / 100.0, hfov_deg=hfov_deg,
+                                name=name)
+    except (ValueError, OSError) as err:
+        raise gr.Error(str(err), duration=None) from err
+    lines = [f"**⚠️ {n}**" if n.startswith(STAND_IN_LABEL) else n for n in results.notices]
+    lines.append(f"Depth: {results.legend}")
+    lines.append(f"Depth file: {results.depth_note}")
+    if results.metric:
+        lines.append(results.camera.describe())
+        edge = (f"pixels next to a depth jump of more than {edge_percent:g} % left out" if edge_percent > 0
+                else "every pixel kept")
+        lines.append(f"3-D view: {len(results.cloud):,} points ({edge}).")
+        view = str(_view_file(results))
+        files = [str(results.depth_file), str(results.cloud_file)]
+    else:
+        lines.append("3-D view: only for the metric models (a relative map has no scale to place points by).")
+        view, files = None, [str(results.depth_file)]
+    photo = np.asarray(results.image)
+    return (photo, results.picture), files, view, "\n\n".join(f"- {line}" for line in lines)
+
+
+def depth_app():
+    """The ``gr.Blocks`` app; call ``.launch()`` on it (``python -m helpers.app`` does)."""
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    import gradio as gr
+
+    examples = [str(bundled_file(name)) for name in EXAMPLES]
+    with gr.Blocks(title="Depth from one photo", analytics_enabled=False) as demo:
+        gr.Markdown("# Depth from one photo\nUpload a photo (or use the webcam, paste one, or pick an example), "
+                    "choose a model, and get its depth map, the depth file and a 3-D view.")
+        with gr.Row():
+            with gr.Column(scale=1):
+                photo = gr.Image(label="Photo", type="filepath", image_mode=None,
+                                 sources=["upload", "webcam", "clipboard"], elem_id="photo")
+                model = gr.Dropdown(list(MODELS), value=DEFAULT_MODEL, label="Model", elem_id="model")
+                licence = gr.Markdown(model_note(DEFAULT_MODEL), elem_id="licence")
+                cmap = gr.Dropdown(list(COLORMAPS), value="magma", label="Colormap")
+                edge = gr.Slider(0, 20, value=EDGE_JUMP * 100, step=0.5, label="3-D: leave out depth edges above (%)",
+                                 info="0 keeps every point; notebook 06 explains flying pixels")
+                hfov = gr.Slider(20, 120, value=DEFAULT_HFOV_DEG, step=1, label="Field of view (°)",
+                                 info="used only when the photo's EXIF has no focal length")
+                button = gr.Button("Estimate depth", variant="primary", elem_id="run")
+                gr.Examples(examples, inputs=photo, label="Examples (data/)")
+            with gr.Column(scale=2):
+                status = gr.Markdown(elem_id="status")
+                slider = gr.ImageSlider(label="Photo ↔ depth", elem_id="slider")
+                view = gr.Model3D(label="3-D view (drag to turn)", display_mode="point_cloud",
+                                  clear_color=(0.1, 0.1, 0.1, 1.0), elem_id="view")
+                files = gr.File(label="Downloads: depth file and point cloud", file_count="multiple", interactive=False,
+                                elem_id="downloads")
+        model.change(model_note, model, licence, queue=False)
+        inputs = [photo, model, cmap, edge, hfov]
+        outputs = [slider, files, view, status]
+        # preprocess=False: the app opens the uploaded file itself (helpers.load_image), so a file that is not a
+        # picture gets a clear message instead of a decoder error, and the EXIF focal length is still there
+        button.click(run_app, inputs, outputs, preprocess=False, api_name="depth")
+        edge.release(run_app, inputs, outputs, preprocess=False, api_name=False)
+    return demo
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m helpers.app [--host 127.0.0.1] [--port 7860]``: serve the app until Ctrl+C."""
+    parser = argparse.ArgumentParser(description="Depth from one photo, in your browser (offline).")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
+    parser.add_argument("--port", type=int, default=None, help="port (default: the first free one from 7860)")
+    args = parser.parse_args(argv)
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+    os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")  # Gradio checks its own address: never via a proxy
+    depth_app().launch(server_name=args.host, server_port=args.port, share=False, show_error=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""helpers.app: the depth app served on loopback and driven through its API with gradio_client (stand-in models).
+
+Upload -> depth, the 16-bit file read back with the scale it states, the PLY read back with the point count the
+app reports and the geometry of the photo's EXIF focal length; bad uploads -> a clear message, and the app answers
+the next request.
+"""
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import helpers
+from helpers.camera import EXIF_IFD, FOCAL_35MM_TAG, ORIENTATION_TAG
+
+gradio_client = pytest.importorskip("gradio_client")
+from helpers.app import DEFAULT_MODEL, MODELS, RELATIVE_NOTE, depth_app, depth_results  # noqa: E402
+
+RELATIVE = "Depth Anything V2 Small: relative"
+
+
+@pytest.fixture(scope="module")
+def app():
+    """The app on 127.0.0.1 (a free port), and a client for it; closed after this file's tests."""
+    demo = depth_app()
+    demo.launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True, share=False)
+    client = gradio_client.Client(demo.local_url, verbose=False)
+    yield demo, client
+    client.close()
+    demo.close()
+
+
+@pytest.fixture
+def phone_photo(tmp_path):
+    """A small JPEG as a phone writes it: stored landscape (200 x 150), EXIF turns it upright, 26 mm equivalent."""
+    exif = Image.Exif()
+    exif[ORIENTATION_TAG] = 6
+    exif.get_ifd(EXIF_IFD)[FOCAL_35MM_TAG] = 26
+    path = tmp_path / "phone.jpg"
+    helpers.load_image("chelsea").resize((200, 150)).save(path, "JPEG", exif=exif, quality=90)
+    return path
+
+
+def call(client, path, model=DEFAULT_MODEL, edge=5.0, hfov=55.0):
+    return client.predict(gradio_client.handle_file(str(path)), model, "magma", edge, hfov, api_name="/depth")
+
+
+def test_a_photo_gives_depth_a_scaled_16_bit_file_and_a_point_cloud(app, phone_photo, tmp_path):
+    _, client = app
+    (photo, picture), files, view, status = call(client, phone_photo)
+    assert Image.open(photo).size == Image.open(picture).size == (150, 200)  # upright, as the EXIF says
+    png = next(f for f in files if f.endswith("_depth16.png"))
+    ply = next(f for f in files if f.endswith("_points.ply"))
+    assert helpers.png_depth_scale(png) == 1000.0  # the file states its scale: millimetres
+    served = helpers.load_depth_png16(png)
+
+    local = depth_results(phone_photo, MODELS[DEFAULT_MODEL], out_dir=tmp_path / "local", edge_jump=0.05)
+    assert served.shape == local.depth.shape == (200, 150)
+    assert np.nanmax(np.abs(served - local.depth)) <= 0.0005 + 1e-6  # rounded to whole millimetres, no more
+    cloud = helpers.read_ply(ply)
+    assert len(cloud) == len(local.cloud) > 0
+    assert f"{len(cloud):,} points" in status
+    assert "EXIF" in status and "26 mm" in status
+    # the points sit where the EXIF focal length puts them: X = (u - cx) Z / f for the widest pixels
+    f = 26 / 43.266615 * np.hypot(150, 200)
+    z = cloud.points[:, 2]
+    assert np.max(cloud.points[:, 0] / z) == pytest.approx((149 - 74.5) / f, rel=1e-3)
+    assert view is not None and helpers.read_ply(view).points.shape == cloud.points.shape
+
+
+def test_bad_uploads_get_a_message_and_the_app_keeps_answering(app, tmp_path):
+    _, client = app
+    not_an_image = tmp_path / "notes.jpg"
+    not_an_image.write_text("this is not a photo")
+    with pytest.raises(gradio_client.exceptions.AppError, match="notes.jpg is not an image file"):
+        call(client, not_an_image)
+    buffer = io.BytesIO()
+    helpers.load_image("coffee").save(buffer, "JPEG")
+    truncated = tmp_path / "cut.jpg"
+    truncated.write_bytes(buffer.getvalue()[: len(buffer.getvalue()) // 2])
+    with pytest.raises(gradio_client.exceptions.AppError, match="cut.jpg is truncated or corrupt"):
+        call(client, truncated)
+    # still serving: a 16-bit grey PNG through the relative model gives an .npy and no 3-D view
+    grey16 = tmp_path / "grey16.png"
+    Image.fromarray((np.arange(96 * 64, dtype=np.uint16).reshape(64, 96) * 10)).save(grey16)
+    (photo, picture), files, view, status = call(client, grey16, model=RELATIVE)
+    assert Image.open(picture).size == (96, 64)
+    assert [f.rsplit("/", 1)[-1] for f in files] == ["grey16_relative.npy"]
+    assert np.load(files[0]).shape == (64, 96)
+    assert view is None and RELATIVE_NOTE in status
+
+
+def test_a_very_large_photo_is_reduced_with_a_notice(tmp_path):
+    big = Image.new("RGB", (300, 120), (90, 120, 150))
+    results = depth_results(big, MODELS[RELATIVE], out_dir=tmp_path, max_side=150)
+    assert results.image.size == results.depth.shape[::-1] == (150, 60)
+    assert any("300×120 px" in n and "150×60 px" in n for n in results.notices)
+    assert any(n.startswith("STAND-IN") for n in results.notices) == results.stand_in  # announced when it is one

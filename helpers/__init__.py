@@ -7,7 +7,9 @@ maintainers in ``helpers.maintain``; no notebook imports those.
 """
 
 from .align import align_disparity, fit_scale_shift, median_scale
+from .app import depth_app, depth_results
 from .batch import depth_batch, predict_depth, predict_folder
+from .camera import intrinsics_for_photo
 from .checkpoints import checkpoint_info, load_depth_model, resolve_checkpoint
 from .data import load_image, load_stereo_pair
 from .depthio import load_depth_png16, png_depth_scale, save_depth_npy, save_depth_png16
@@ -74,3 +76,4 @@ __all__ += [  # helpers.finetune: your RGB-D folder, losses with masks, a metric
     "RGBDFolder", "evaluate_folder", "metric_model", "param_groups", "save_finetuned", "save_rgbd_pair",
     "silog_loss", "ssi_loss", "train_steps",
 ]
+__all__ += ["depth_app", "depth_results", "intrinsics_for_photo"]  # helpers.app and helpers.camera (notebook 11)

@@ -57,3 +57,29 @@ def test_saved_widget_state_goes_unless_a_kept_output_shows_a_widget():
     view = {"application/vnd.jupyter.widget-view+json": {"model_id": "abc"}, "text/plain": "bar"}
     notebook["cells"][4]["outputs"] = [nbformat.v4.new_output("display_data", data=view)]
     assert strip_unchecked_outputs(json.loads(json.dumps(notebook)))["metadata"]["widgets"] == widgets
+
+
+def test_refresh_stores_the_picture_of_a_real_data_figure_cell_and_no_other(tmp_path):
+    """A real kernel, run as refresh runs it: the tagged cell's figure is stored as a PNG (the tests' own Agg
+    backend would draw none), the untagged one is not."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    from helpers.maintain.lessons import REAL_DATA_FIGURE
+    from helpers.maintain.notebook_files import read_notebook, write_notebook
+    from helpers.maintain.refresh import refresh
+
+    draw = "import matplotlib.pyplot as plt\nfig, ax = plt.subplots(figsize=(2, 1))\nax.plot([0, 1])\nplt.show()"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(draw), nbformat.v4.new_code_cell(draw)]
+    nb.cells[0].metadata["tags"] = [REAL_DATA_FIGURE]
+    path = tmp_path / "figures.ipynb"
+    write_notebook(path, json.loads(nbformat.writes(nb)))
+    refresh(path)
+    tagged, untagged = read_notebook(path)["cells"]
+    (picture,) = tagged["outputs"]
+    with Image.open(io.BytesIO(base64.b64decode(picture["data"]["image/png"]))) as image:
+        assert image.mode == "P" and 100 < image.size[0] < 400 and 50 < image.size[1] < 200  # 2 x 1 in, cropped
+    assert untagged["outputs"] == []

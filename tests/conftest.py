@@ -160,3 +160,24 @@ class FakeHub:
 def fake_hub(loopback):
     """``fake_hub(repos, files=None)`` starts a FakeHub serving ``{repo_id: {filename: bytes}}``."""
     return lambda repos, files=None: FakeHub(loopback, repos, files)
+
+
+@pytest.fixture(scope="session")
+def tiny_depth_anything():
+    """(model, processor): Depth Anything V2 Small's tiny stand-in (random weights, real classes and processor
+    settings), in eval mode, loaded once per session. Tests must not change its weights."""
+    from transformers import AutoImageProcessor, AutoModelForDepthEstimation
+
+    from helpers import resolve_checkpoint
+
+    folder = resolve_checkpoint("depth-anything/Depth-Anything-V2-Small-hf")
+    return AutoModelForDepthEstimation.from_pretrained(folder).eval(), AutoImageProcessor.from_pretrained(folder)
+
+
+@pytest.fixture(scope="session")
+def tiny_onnx(tiny_depth_anything, tmp_path_factory):
+    """``helpers.export_onnx`` of ``tiny_depth_anything`` to ``tiny.onnx`` in a folder of its own: the slow step
+    (tens of seconds), done once per session for every test file that needs an ONNX model."""
+    from helpers.deploy import export_onnx
+
+    return export_onnx(tiny_depth_anything[0], tmp_path_factory.mktemp("onnx") / "tiny.onnx")

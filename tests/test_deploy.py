@@ -1,19 +1,21 @@
 """helpers.deploy: ONNX export of a tiny stand-in, runtimes, int8 quantization, clear errors, CPU features.
 
-One export per test session (the slow step, well under 30 s for the tiny stand-in); nothing here is timed.
+One export per test session (the slow step; the ``tiny_onnx`` fixture in tests/conftest.py); nothing here is timed.
 """
 
+import errno
 import platform
+import re
 
 import numpy as np
 import onnx
 import pytest
 import torch
 from PIL import Image
-from transformers import AutoImageProcessor, AutoModelForDepthEstimation
 
 import helpers
-from helpers import deploy, resolve_checkpoint
+import helpers.outputs
+from helpers import deploy
 from helpers.machine import cpu_features
 from helpers.deploy import (
     OnnxExport,
@@ -32,16 +34,15 @@ CHECKPOINT = "depth-anything/Depth-Anything-V2-Small-hf"
 
 
 @pytest.fixture(scope="module")
-def tiny():
+def tiny(tiny_depth_anything):
     """The tiny stand-in (random weights, real architecture classes and processor settings), in eval mode."""
-    folder = resolve_checkpoint(CHECKPOINT)
-    return AutoModelForDepthEstimation.from_pretrained(folder).eval(), AutoImageProcessor.from_pretrained(folder)
+    return tiny_depth_anything
 
 
 @pytest.fixture(scope="module")
-def exported(tiny, tmp_path_factory):
-    model, _ = tiny
-    return export_onnx(model, tmp_path_factory.mktemp("onnx") / "tiny.onnx")
+def exported(tiny_onnx):
+    """The session's one export of the tiny stand-in (tests/conftest.py), shared with tests/test_input_contract.py."""
+    return tiny_onnx
 
 
 def _eager(model, processor, image):
@@ -138,6 +139,62 @@ def test_clear_errors_for_missing_and_corrupt_files(tmp_path):
     truncated.write_bytes(b"")  # an empty file parses as an empty model; the checker rejects it
     with pytest.raises(ValueError, match="is not a valid ONNX file"):
         check_onnx(truncated)
+
+
+def _broken_copies(exported, folder):
+    """An empty file, the first half of a real export (an interrupted copy), and bytes that are not protobuf."""
+    whole = exported.path.read_bytes()
+    files = {"empty.onnx": b"", "half.onnx": whole[: len(whole) // 2], "garbage.onnx": b"\x08\x07garbage" * 50}
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    return [folder / name for name in files]
+
+
+def test_every_reader_refuses_an_empty_truncated_or_corrupt_file_with_its_name_and_what_to_do(tiny, exported, tmp_path):
+    model, _ = tiny
+    readers = {"check_onnx": check_onnx, "check_onnx(full_check=False)": lambda p: check_onnx(p, full_check=False),
+               "read_metadata": read_metadata, "onnx_session": onnx_session, "openvino_model": openvino_model,
+               "quantize_int8": quantize_int8}
+    for path in _broken_copies(exported, tmp_path):
+        before = path.read_bytes()
+        wording = rf"{re.escape(str(path))} is not a valid ONNX file \(.+\)\. It may be truncated or not an ONNX model: " \
+                  r"delete it and export again \(export_onnx\(\.\.\., overwrite=True\)\)\."
+        for name, read in readers.items():
+            with pytest.raises(ValueError, match=wording):
+                read(path)
+        with pytest.raises(FileExistsError, match=rf"{re.escape(str(path))} exists but is not a usable ONNX file"):
+            export_onnx(model, path)  # in the way of an export: named, and left alone
+        assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.onnx", "garbage.onnx", "half.onnx"]  # no int8 written
+    with pytest.raises(ValueError, match=r"empty: 0 bytes"):
+        read_metadata(tmp_path / "empty.onnx")  # onnx.load reads an empty file as an empty model, without an error
+    with pytest.raises(IsADirectoryError, match=r"is a folder: give the path of an \.onnx file"):
+        check_onnx(tmp_path)
+
+
+def test_export_and_int8_check_their_folder_before_any_work(tiny, exported, tmp_path, monkeypatch):
+    import onnxruntime.quantization
+
+    model, _ = tiny
+    monkeypatch.setattr(torch.onnx, "export", lambda *a, **k: pytest.fail("exported before the folder was checked"))
+    monkeypatch.setattr(onnxruntime.quantization, "quantize_dynamic",
+                        lambda *a, **k: pytest.fail("quantized before the folder was checked"))
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(NotADirectoryError, match=rf"the ONNX file's folder {re.escape(str(blocker))} is a file, not a "
+                                                 r"folder\. Give a folder \(it is created if missing\), or move the file away"):
+        export_onnx(model, blocker / "model.onnx")
+    with pytest.raises(NotADirectoryError, match=rf"cannot be created: {re.escape(str(blocker))} is a file"):
+        quantize_int8(exported.path, blocker / "deeper" / "model.int8.onnx")
+
+    def refused(*args, **kwargs):  # what a read-only folder answers (chmod does not stop root, who runs the tests)
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(helpers.outputs.tempfile, "NamedTemporaryFile", refused)
+    with pytest.raises(PermissionError, match=rf"cannot write in the int8 file's folder {re.escape(str(tmp_path))} "
+                                              r"\(Permission denied\): you may not write there: choose a folder"):
+        quantize_int8(exported.path, tmp_path / "model.int8.onnx")
+    assert export_onnx(model, exported.path).reused  # nothing to write: a read-only folder is no obstacle
 
 
 def test_an_input_size_the_file_cannot_take_is_a_clear_error(exported):

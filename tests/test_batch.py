@@ -1,5 +1,8 @@
 """helpers.batch: batched results equal per-image results, folders, files, resuming, and no silent overwrites."""
 
+import errno
+import os
+import re
 from types import SimpleNamespace
 
 import numpy as np
@@ -8,6 +11,7 @@ import torch
 from PIL import Image
 
 import helpers.batch
+import helpers.outputs
 from helpers.batch import depth_batch, is_metric_model, list_images, output_paths, predict_depth, predict_folder
 from helpers.checkpoints import resolve_checkpoint
 from helpers.depthio import load_depth_png16, png_depth_scale
@@ -320,3 +324,155 @@ def test_a_metric_image_with_only_one_of_its_files_gets_the_missing_one(tmp_path
     assert ((out / "b.npy").stat().st_mtime_ns, (out / "b.npy").read_bytes()) == npy_before  # kept, not rewritten
     raw = np.asarray(Image.open(out / "b.png"))
     np.testing.assert_array_equal(raw, np.round(first.depths["b.png"].astype(np.float64) * 1000).astype(np.uint16))
+
+
+# ---- every failure names its file; what can be known up front is checked before any model work ----------------
+
+def _refused_before_model_work(model, fn, error, match):
+    """``fn()`` raises ``error`` matching ``match`` before ``model`` made a single forward pass."""
+    passes = []
+    handle = model.register_forward_pre_hook(lambda *args: passes.append(1))
+    try:
+        with pytest.raises(error, match=match):
+            fn()
+    finally:
+        handle.remove()
+    assert passes == [], "the error came after model work"
+
+
+def test_outputs_that_cannot_be_read_back_are_announced_recomputed_and_replaced(tmp_path, da, capsys):
+    model, processor = da
+    folder, out = _folder(tmp_path), tmp_path / "out"
+    first = predict_folder(model, processor, folder, out_dir=out, progress=False)
+    a_before = (out / "a.npy").stat().st_mtime_ns
+    (out / "b.npy").write_bytes(b"")  # an interrupted copy: the file is there, empty
+    whole = (out / "c.npy").read_bytes()
+    (out / "c.npy").write_bytes(whole[: len(whole) // 2])  # ... or cut short
+    capsys.readouterr()
+    again = predict_folder(model, processor, folder, out_dir=out, progress=False)
+    assert again.computed == ["b.png", "c.webp"] and again.skipped == ["a.JPG"]
+    notices = capsys.readouterr().out.splitlines()
+    assert notices == [
+        f"[helpers] {out / 'b.npy'} cannot be read back (it is empty), so it is not taken as finished: b.png is computed "
+        "again and the file replaced.",
+        f"[helpers] {out / 'c.npy'} cannot be read back (ValueError: {notices[1].split('(ValueError: ')[1].split('), so')[0]}), "
+        "so it is not taken as finished: c.webp is computed again and the file replaced."]
+    for name, stem in (("b.png", "b"), ("c.webp", "c")):
+        np.testing.assert_array_equal(np.load(out / f"{stem}.npy"), first.depths[name])
+        np.testing.assert_array_equal(again.depths[name], first.depths[name])
+    assert (out / "a.npy").stat().st_mtime_ns == a_before  # a readable file is never rewritten
+    np.save(out / "a.npy", np.arange(3))  # a file of that name that is not a depth map
+    third = predict_folder(model, processor, folder, out_dir=out, progress=False)
+    assert third.computed == ["a.JPG"] and "it holds a int64 array of shape (3,), not a depth map" in capsys.readouterr().out
+
+
+def test_a_metric_image_whose_png_cannot_be_read_gets_it_again_and_keeps_its_npy(tmp_path, zoe, capsys):
+    model, processor = zoe
+    folder, out = _folder(tmp_path), tmp_path / "out"
+    first = predict_folder(model, processor, folder, out_dir=out, processor_kwargs=SMALL_ZOE, progress=False)
+    whole = (out / "b.png").read_bytes()
+    (out / "b.png").write_bytes(whole[: len(whole) // 2])
+    npy_before = (out / "b.npy").stat().st_mtime_ns
+    again = predict_folder(model, processor, folder, out_dir=out, processor_kwargs=SMALL_ZOE, progress=False)
+    assert again.computed == ["b.png"] and f"{out / 'b.png'} cannot be read back" in capsys.readouterr().out
+    assert (out / "b.npy").stat().st_mtime_ns == npy_before
+    np.testing.assert_allclose(load_depth_png16(out / "b.png"), first.depths["b.png"], atol=0.5 / 1000 + 1e-6)
+
+
+def test_an_out_dir_that_is_a_file_is_refused_before_any_model_work(tmp_path, da):
+    model, processor = da
+    folder, blocker = _folder(tmp_path), tmp_path / "depth"
+    blocker.write_text("a file where the folder should be")
+
+    def run(out_dir):
+        return lambda: predict_folder(model, processor, folder, out_dir=out_dir, progress=False)
+
+    _refused_before_model_work(model, run(blocker), NotADirectoryError,
+                               rf"out_dir {re.escape(str(blocker))} is a file, not a folder\. Give a folder \(it is "
+                               r"created if missing\), or move the file away\.")
+    _refused_before_model_work(model, run(blocker / "more"), NotADirectoryError,
+                               rf"out_dir {re.escape(str(blocker / 'more'))} cannot be created: "
+                               rf"{re.escape(str(blocker))} is a file, not a folder")
+
+
+def test_a_read_only_out_dir_is_refused_before_any_model_work(tmp_path, da, monkeypatch):
+    model, processor = da
+    folder, out = _folder(tmp_path), tmp_path / "out"
+    out.mkdir()
+
+    def refused(*args, **kwargs):  # what a read-only folder answers; chmod cannot show it to root (see below)
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(helpers.outputs.tempfile, "NamedTemporaryFile", refused)
+    _refused_before_model_work(model, lambda: predict_folder(model, processor, folder, out_dir=out, progress=False),
+                               PermissionError, rf"cannot write in out_dir {re.escape(str(out))} \(Permission denied\): "
+                               r"you may not write there: choose a folder you can write to, or change its permissions")
+    assert list(out.iterdir()) == []
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0,
+                    reason="root writes into a chmod 500 folder anyway; the monkeypatched test above covers root")
+def test_a_read_only_out_dir_really_chmodded(tmp_path, da):
+    folder, out = _folder(tmp_path), tmp_path / "out"
+    out.mkdir()
+    out.chmod(0o500)
+    try:
+        with pytest.raises(PermissionError, match=rf"cannot write in out_dir {re.escape(str(out))}"):
+            predict_folder(*da, folder, out_dir=out, progress=False)
+    finally:
+        out.chmod(0o700)
+
+
+def test_an_image_that_cannot_be_read_is_named_before_any_model_work(tmp_path, da):
+    model, processor = da
+    folder = _folder(tmp_path)
+    (folder / "z last.png").write_bytes(b"not a png")  # sorted last: found before the other images' work
+    for out_dir in (tmp_path / "out", None):
+        _refused_before_model_work(
+            model, lambda: predict_folder(model, processor, folder, out_dir=out_dir, batch_size=1, progress=False),
+            ValueError, rf"{re.escape(str(folder / 'z last.png'))} is not an image file that Pillow can read")
+
+
+def test_a_write_that_fails_says_which_file_and_what_to_do(tmp_path, da, monkeypatch):
+    model, processor = da
+
+    def disk_full(path, depth, overwrite=False):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(helpers.batch, "save_depth_npy", disk_full)
+    out = tmp_path / "out"
+    with pytest.raises(OSError, match=rf"could not write {re.escape(str(out / 'a.npy'))} \(No space left on device\): "
+                                      r"the disk is full: free some space, or choose a folder on another disk\."):
+        predict_folder(model, processor, _folder(tmp_path), out_dir=out, progress=False)
+    assert list(out.iterdir()) == []  # no partial file left behind
+
+
+def test_images_in_memory_are_named_by_their_place_in_the_list(da):
+    model, processor = da
+    good = np.zeros((20, 30, 3), np.uint8)
+    with pytest.raises(ValueError, match=r"images\[1\] \(the 20×30×3 int64 array\) has dtype int64"):
+        predict_depth(model, processor, [good, good.astype(np.int64)], progress=False)
+    with pytest.raises(ValueError, match=r"bgr=True describes NumPy arrays.*chelsea is a file"):
+        predict_depth(model, processor, ["chelsea"], bgr=True, progress=False)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 2), (4, 4), (1, 100), (3, 500), (60, 1)])
+def test_degenerate_shapes_give_a_map_at_their_size_with_zoedepth_too(zoe, shape):
+    model, processor = zoe
+    pixels = np.random.default_rng(0).integers(0, 256, (*shape, 3), dtype=np.uint8)
+    [depth] = predict_depth(model, processor, [pixels], processor_kwargs=SMALL_ZOE, progress=False)
+    assert depth.shape == shape and depth.dtype == np.float32 and np.isfinite(depth).all()
+
+
+def test_processor_input_size_stretches_only_what_the_processor_cannot_take(da, zoe):
+    from helpers.batch import processor_input_size
+
+    da_processor, zoe_processor = da[1], zoe[1]
+    assert processor_input_size(da_processor, 300, 451) == (300, 451)  # ordinary photos: untouched
+    assert processor_input_size(da_processor, 100, 3700) == (100, 3700)  # 1 : 37 is still taken as it is
+    assert processor_input_size(da_processor, 1, 1) == (8, 8)
+    assert processor_input_size(da_processor, 2, 1000) == (28, 1000)  # ceil(1000 / (518 / 14))
+    assert processor_input_size(zoe_processor, 2, 1000) == (63, 1000)  # ceil(1000 / (512 / 32))
+    assert processor_input_size(da_processor, 2, 1000, {"size": {"height": 56, "width": 56}}) == (250, 1000)
+    assert processor_input_size(da_processor, 2, 1000, {"size": {"height": 56, "width": 56},
+                                                         "keep_aspect_ratio": False}) == (8, 1000)

@@ -1,11 +1,14 @@
 import io
+import re
+import warnings
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 
 from helpers import data
 from helpers.data import BEE_URL, load_image, load_stereo_pair
+from helpers.images import MAX_PIXELS, ImageTooLargeError
 
 
 # ---- the stereo pair --------------------------------------------------------------------------
@@ -106,6 +109,45 @@ def test_bundled_file_checks_its_checksum(monkeypatch):
     monkeypatch.setitem(data.DATA, "chelsea", data.DataFile("chelsea.png", "0" * 64, "test"))
     with pytest.raises(ValueError, match="sha256"):
         load_image("chelsea")
+
+
+# ---- very large photos: one documented limit, the file named, Pillow's guard set aside ----------------------
+
+def test_a_photo_above_max_pixels_is_refused_from_its_header_naming_the_file(tmp_path, monkeypatch):
+    path = _save(tmp_path, Image.new("RGB", (40, 30), (1, 2, 3)), "holiday photo.png")
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: pytest.fail("decoded before the size was checked"))
+    with pytest.raises(ImageTooLargeError, match=rf"{re.escape(str(path))} is 40×30 pixels \(0\.0 megapixels\), above "
+                                                  r"the limit of 0\.001 megapixels \(helpers\.images\.MAX_PIXELS\)\. "
+                                                  r"Pass max_pixels=None to read it anyway"):
+        load_image(path, max_pixels=1000)
+    monkeypatch.undo()
+    assert load_image(path, max_pixels=1200).size == (40, 30)  # the limit itself is allowed
+    assert load_image(path, max_pixels=None).getpixel((0, 0)) == (1, 2, 3)
+    assert MAX_PIXELS == 200_000_000  # a 200-megapixel phone photo (16320 × 12240) is read by default
+    assert issubclass(ImageTooLargeError, ValueError)
+
+
+def test_pillows_decompression_bomb_guard_gives_way_to_max_pixels(tmp_path, monkeypatch):
+    path = _save(tmp_path, Image.new("RGB", (40, 30), (9, 9, 9)), "big.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 500)  # Pillow itself: a warning above 500 pixels, an error above 1000
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Pillow's DecompressionBombWarning would fail here
+        assert load_image(path).size == (40, 30)
+    assert Image.MAX_IMAGE_PIXELS == 500  # Pillow's own setting is put back
+    with pytest.raises(ImageTooLargeError, match=re.escape(str(path))):
+        load_image(path, max_pixels=1000)
+
+
+def test_bgr_is_refused_for_names_and_files():
+    with pytest.raises(ValueError, match=r"bgr=True describes NumPy arrays.*chelsea is a file or a PIL image"):
+        load_image("chelsea", bgr=True)
+
+
+def test_load_image_takes_arrays_and_pil_images_as_the_contract_says():
+    pixels = np.arange(24, dtype=np.uint8).reshape(2, 4, 3)
+    assert np.asarray(load_image(pixels)).tolist() == pixels.tolist()
+    assert np.asarray(load_image(pixels[:, :, ::-1], bgr=True)).tolist() == pixels.tolist()
+    assert load_image(Image.fromarray(pixels)).size == (4, 2)
 
 
 # ---- URLs: fallback offline, cache online ------------------------------------------------------

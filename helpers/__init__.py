@@ -7,7 +7,6 @@ maintainers in ``helpers.maintain``; no notebook imports those.
 """
 
 from .align import align_disparity, fit_scale_shift, median_scale
-from .app import depth_app, depth_results
 from .batch import depth_batch, predict_depth, predict_folder
 from .camera import intrinsics_for_photo
 from .checkpoints import checkpoint_info, load_depth_model, resolve_checkpoint
@@ -77,3 +76,13 @@ __all__ += [  # helpers.finetune: your RGB-D folder, losses with masks, a metric
     "silog_loss", "ssi_loss", "train_steps",
 ]
 __all__ += ["depth_app", "depth_results", "intrinsics_for_photo"]  # helpers.app and helpers.camera (notebook 11)
+
+
+def __getattr__(name: str):
+    """``helpers.depth_app`` / ``helpers.depth_results``: helpers.app is imported on first use, so that
+    ``python -m helpers.app`` runs that module once (no runpy warning about a module imported twice)."""
+    if name in ("depth_app", "depth_results"):
+        from . import app
+
+        return getattr(app, name)
+    raise AttributeError(f"module 'helpers' has no attribute {name!r}")

@@ -306,7 +306,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")  # Gradio checks its own address: never via a proxy
-    depth_app().launch(server_name=args.host, server_port=args.port, share=False, show_error=True)
+    demo = depth_app()
+    demo.launch(server_name=args.host, server_port=args.port, share=False, show_error=True, quiet=True,
+                prevent_thread_lock=True)
+    print(f"Depth app running at {demo.local_url} (open it in your browser; Ctrl+C stops it)", flush=True)
+    demo.block_thread()
 
 
 if __name__ == "__main__":

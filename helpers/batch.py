@@ -164,8 +164,9 @@ def predict_depth(
 
     ``images``: paths, ``helpers.load_image`` names or URLs, PIL images, NumPy arrays (``bgr=True`` for
     OpenCV's), as ``helpers.images`` says; ``max_pixels`` refuses larger images (None: no limit). Each map is
-    (height, width) of the image as displayed (EXIF orientation applied), whatever its shape. ``device``/``dtype`` default to the
-    model's own; when given, the model is moved there in place (as ``model.to`` does). ``flip_tta``
+    (height, width) of the image as displayed (EXIF orientation applied), whatever its shape.
+    ``device``/``dtype`` default to the model's own; when given, the model is moved there in place (as
+    ``model.to`` does). ``flip_tta``
     averages with the horizontally flipped input (ZoeDepth only). ``fixed_size=(h, w)`` resizes every
     input to one size so that mixed sizes batch together (this changes the results); see the module
     docstring. ``processor_kwargs`` go to every processor call (e.g. ``size={"height": 364, "width": 364}``).

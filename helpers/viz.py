@@ -117,8 +117,9 @@ def watermark(ax) -> None:
     """Mark a picture as a stand-in's at a glance: the map faded and a large red diagonal stamp across it."""
     for image in ax.get_images():
         image.set_alpha(0.35)
-    ax.text(0.5, 0.5, WATERMARK, transform=ax.transAxes, rotation=28, ha="center", va="center",
-            fontsize=22, fontweight="bold", color="#c62828", alpha=0.9, linespacing=1.1, zorder=10)
+    text = getattr(ax, "text2D", ax.text)  # a 3-D axis places text in data space unless told otherwise
+    text(0.5, 0.5, WATERMARK, transform=ax.transAxes, rotation=28, ha="center", va="center",
+         fontsize=22, fontweight="bold", color="#c62828", alpha=0.9, linespacing=1.1, zorder=10)
 
 
 def mark_if_stand_in(figure_or_axes, model) -> bool:
@@ -130,7 +131,8 @@ def mark_if_stand_in(figure_or_axes, model) -> bool:
     axes = figure_or_axes.axes if hasattr(figure_or_axes, "axes") and not hasattr(figure_or_axes, "imshow") \
         else [figure_or_axes]
     for ax in axes:
-        if ax.get_images() or ax.collections:
+        is_colorbar = getattr(ax, "_colorbar", None) is not None
+        if not is_colorbar and (ax.get_images() or ax.collections):
             watermark(ax)
     return True
 

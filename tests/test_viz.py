@@ -140,3 +140,50 @@ def test_mask_marks_pixels_invalid_and_sets_the_range_from_the_rest():
     values = np.array([[0.0, 10.0, 100.0]], dtype=np.float32)
     rgb = colorize(values, kind="disparity", cmap="gray", mask=np.array([[True, True, False]]), invalid_color=(9, 9, 9))
     assert rgb[0, :, 0].tolist() == [0, 255, 9]
+
+
+def _stamps(ax):
+    from helpers.viz import WATERMARK
+
+    return [t for t in ax.texts if t.get_text() == WATERMARK]
+
+
+def test_a_stand_ins_maps_are_stamped_and_faded_and_a_real_models_are_not(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from helpers.standins import MARKER
+    from helpers.viz import mark_if_stand_in
+
+    stand_in = tmp_path / "stand-in"
+    stand_in.mkdir()
+    (stand_in / MARKER).write_text("{}")
+    values = np.arange(12, dtype=np.float32).reshape(3, 4)
+
+    fig, (flat, colorbar_owner) = plt.subplots(1, 2)
+    image = flat.imshow(values)
+    colorbar_owner.imshow(values)
+    bar = fig.colorbar(image, ax=colorbar_owner)
+    flat_3d = fig.add_subplot(2, 2, 4, projection="3d")
+    flat_3d.scatter([0, 1], [0, 1], [0, 1])
+    assert mark_if_stand_in(fig, str(stand_in)) is True
+    assert [len(_stamps(ax)) for ax in (flat, colorbar_owner, bar.ax, flat_3d)] == [1, 1, 0, 1]
+    assert image.get_alpha() == 0.35
+
+    fig, ax = plt.subplots()
+    real = ax.imshow(values)
+    assert mark_if_stand_in(fig, str(tmp_path)) is False  # a folder without the stand-in mark
+    assert (_stamps(ax), real.get_alpha()) == ([], None)
+
+
+def test_show_depth_stamps_the_map_exactly_when_its_title_carries_the_stand_in_label():
+    from helpers.standins import STAND_IN_LABEL
+
+    image = np.zeros((3, 4, 3), np.uint8)
+    values = np.arange(12, dtype=np.float32).reshape(3, 4)
+    stamped = show_depth(image, values, kind="depth", title="depth\n" + STAND_IN_LABEL)
+    plain = show_depth(image, values, kind="depth", title="depth")
+    assert [len(_stamps(ax)) for ax in stamped.axes[:2]] == [0, 1]
+    assert sum(len(_stamps(ax)) for ax in plain.axes) == 0

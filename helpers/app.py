@@ -224,9 +224,20 @@ def _uploaded_path(payload) -> tuple[str, str]:
     if payload is None:
         raise ValueError("No photo yet: upload one, take one with the webcam, paste one, or pick an example.")
     if isinstance(payload, dict):
-        path, name = payload.get("path"), payload.get("orig_name")
+        path, name, url = payload.get("path"), payload.get("orig_name"), payload.get("url") or ""
     else:
-        path, name = getattr(payload, "path", None) or str(payload), getattr(payload, "orig_name", None)
+        path, name, url = getattr(payload, "path", None) or str(payload), getattr(payload, "orig_name", None), ""
+    if not path and url.startswith("data:") and "," in url:  # a picture sent inline (base64), e.g. a webcam frame
+        import base64
+        import binascii
+
+        try:
+            data = base64.b64decode(url.split(",", 1)[1], validate=True)
+        except (binascii.Error, ValueError) as err:
+            raise ValueError("The picture sent by the browser could not be decoded; try again.") from err
+        with tempfile.NamedTemporaryFile(prefix="depth-app-", suffix=".png", delete=False) as file:
+            file.write(data)
+        path, name = file.name, name or "webcam.png"
     if not path:
         raise ValueError("The upload did not arrive as a file; try again or save the picture and upload the file.")
     return str(path), name or Path(str(path)).name

@@ -97,3 +97,17 @@ def test_a_very_large_photo_is_reduced_with_a_notice(tmp_path):
     assert results.image.size == results.depth.shape[::-1] == (150, 60)
     assert any("300×120 px" in n and "150×60 px" in n for n in results.notices)
     assert any(n.startswith("STAND-IN") for n in results.notices) == results.stand_in  # announced when it is one
+
+
+def test_cmyk_and_inline_pictures_are_read(tmp_path):
+    from helpers.app import _uploaded_path
+
+    cmyk = tmp_path / "print.jpg"
+    helpers.load_image("coffee").resize((64, 48)).convert("CMYK").save(cmyk, "JPEG")
+    results = depth_results(cmyk, MODELS[RELATIVE], out_dir=tmp_path)
+    assert results.image.mode == "RGB" and results.depth.shape == (48, 64)
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 6), (1, 2, 3)).save(buffer, "PNG")
+    url = "data:image/png;base64," + __import__("base64").b64encode(buffer.getvalue()).decode()
+    path, name = _uploaded_path({"path": None, "url": url})
+    assert name == "webcam.png" and Image.open(path).size == (8, 6)

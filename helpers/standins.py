@@ -66,6 +66,8 @@ def stand_in_folder(info: CheckpointInfo, full: bool) -> Path:
 
 def model_config(info: CheckpointInfo, full: bool):
     """Config of the real architecture (``full``) or of a tiny model of the same classes."""
+    if info.family in OTHER_FAMILIES:
+        return OTHER_FAMILIES[info.family](info, full)
     if info.family == "depth_anything":
         from transformers import DepthAnythingConfig, Dinov2Config
 
@@ -117,11 +119,78 @@ def model_config(info: CheckpointInfo, full: bool):
     )
 
 
+def _dpt_config(info: CheckpointInfo, full: bool):
+    """DPT-Large (ViT-L/16 at 384, as in Intel/dpt-large's config.json) or a tiny ViT of the same classes."""
+    from transformers import DPTConfig
+
+    if full:  # https://huggingface.co/Intel/dpt-large/blob/main/config.json
+        return DPTConfig(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096,
+                         image_size=384, patch_size=16, backbone_out_indices=[5, 11, 17, 23],
+                         neck_hidden_sizes=[256, 512, 1024, 1024], fusion_hidden_size=256, readout_type="project")
+    return DPTConfig(hidden_size=32, num_hidden_layers=4, num_attention_heads=2, intermediate_size=64,
+                     image_size=384, patch_size=16, backbone_out_indices=[0, 1, 2, 3],
+                     neck_hidden_sizes=[8, 16, 32, 32], fusion_hidden_size=16, readout_type="project")
+
+
+def _glpn_config(info: CheckpointInfo, full: bool):
+    """GLPN with the Mix Transformer of vinvino02/glpn-nyu (MiT-b4 sizes, 10 m) or a tiny one."""
+    from transformers import GLPNConfig
+
+    max_depth = int(info.metric_max_depth or 10)
+    if full:  # vinvino02/glpn-nyu config.json: depths 3/8/27/3, widths 64/128/320/512, decoder 64, max_depth 10
+        return GLPNConfig(depths=[3, 8, 27, 3], hidden_sizes=[64, 128, 320, 512], num_attention_heads=[1, 2, 5, 8],
+                          decoder_hidden_size=64, max_depth=max_depth)
+    return GLPNConfig(depths=[1, 1, 1, 1], hidden_sizes=[8, 16, 32, 32], num_attention_heads=[1, 1, 2, 2],
+                      decoder_hidden_size=8, max_depth=max_depth)
+
+
+def _depth_pro_config(info: CheckpointInfo, full: bool):
+    """Depth Pro: three DINOv2 encoders (patches, whole image, field of view), ViT-L/16 in apple/DepthPro-hf."""
+    from transformers import DepthProConfig, Dinov2Config
+
+    def encoder(hidden: int, layers: int, heads: int):
+        return Dinov2Config(hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads, image_size=384,
+                            patch_size=16, out_indices=[layers], use_mask_token=False)
+
+    if full:  # https://huggingface.co/apple/DepthPro-hf/blob/main/config.json
+        return DepthProConfig(image_model_config=encoder(1024, 24, 16), patch_model_config=encoder(1024, 24, 16),
+                              fov_model_config=encoder(1024, 24, 16), fusion_hidden_size=256, use_fov_model=True,
+                              intermediate_hook_ids=[11, 5], intermediate_feature_dims=[256, 256],
+                              scaled_images_feature_dims=[1024, 1024, 512])
+    # tiny: the same 1536-pixel input cut into the same 35 patches of 384 pixels, through 2-layer encoders. Its forward
+    # pass stays near 1 s on one thread (the others well under): the head's last convolutions have 32 channels fixed
+    # in transformers and run on the full 1536 x 1536 output, whatever the sizes chosen here.
+    return DepthProConfig(image_model_config=encoder(16, 2, 1), patch_model_config=encoder(16, 2, 1),
+                          fov_model_config=encoder(16, 2, 1), fusion_hidden_size=8, use_fov_model=True,
+                          intermediate_hook_ids=[1, 0], intermediate_feature_dims=[8, 8],
+                          scaled_images_feature_dims=[16, 16, 8])
+
+
+def _prompt_depth_anything_config(info: CheckpointInfo, full: bool):
+    """Prompt Depth Anything: Depth Anything's DINOv2 + DPT head with prompt fusion (ViT-S in the -vits- checkpoint)."""
+    from transformers import Dinov2Config, PromptDepthAnythingConfig
+
+    # depth-anything/prompt-depth-anything-vits(-transparent)-hf config.json: ViT-S/14, neck 48/96/192/384, fusion 64
+    dims = DEPTH_ANYTHING_SIZES[info.size] if full else TINY_DEPTH_ANYTHING
+    backbone = Dinov2Config(
+        hidden_size=dims["hidden"], num_hidden_layers=dims["layers"], num_attention_heads=dims["heads"],
+        intermediate_size=4 * dims["hidden"], image_size=518, patch_size=14, out_indices=dims["out"],
+        apply_layernorm=True, reshape_hidden_states=False,
+    )
+    return PromptDepthAnythingConfig(backbone_config=backbone, reassemble_hidden_size=dims["hidden"], patch_size=14,
+                                     fusion_hidden_size=dims["fusion"], neck_hidden_sizes=dims["neck"],
+                                     depth_estimation_type="metric", max_depth=1)
+
+
+OTHER_FAMILIES = {"dpt": _dpt_config, "glpn": _glpn_config, "depth_pro": _depth_pro_config,
+                  "prompt_depth_anything": _prompt_depth_anything_config}
+
+
 def image_processor(info: CheckpointInfo):
-    from transformers import DPTImageProcessor, ZoeDepthImageProcessor
+    import transformers
 
     settings = {k: v for k, v in info.processor.items() if k != "image_processor_type"}
-    cls = DPTImageProcessor if info.family == "depth_anything" else ZoeDepthImageProcessor
+    cls = getattr(transformers, info.processor.get("image_processor_type", "DPTImageProcessor"))
     return cls(**settings)
 
 

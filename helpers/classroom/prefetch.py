@@ -56,7 +56,10 @@ def plan(only: list[str] | None = None) -> list[Item]:
     from ..checkpoints import CHECKPOINTS
     from ..data import DATA
 
-    items = [Item("checkpoint", hub_id, hub_id, info.licence) for hub_id, info in CHECKPOINTS.items()]
+    named = {name.lower() for name in only or []}
+    # entries marked prefetch=False (notebook 13's extra families, several GB) only when named
+    items = [Item("checkpoint", hub_id, hub_id, info.licence) for hub_id, info in CHECKPOINTS.items()
+             if info.prefetch or hub_id.lower() in named]
     items += [
         Item("image", name, entry.url, entry.licence)
         for name, entry in DATA.items()
@@ -217,7 +220,8 @@ def main(argv: list[str] | None = None) -> int:
         "verify each, and print what is where. Afterwards the notebooks run with HF_HUB_OFFLINE=1.",
     )
     parser.add_argument("--check", action="store_true", help="download nothing; report what is missing (exit 1 if anything is)")
-    parser.add_argument("--only", nargs="+", metavar="NAME", help="a Hub id or data name (default: everything)")
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="a Hub id or data name (default: everything notebooks 01-12 use; "
+                        "notebook 13's extra checkpoints only when named here)")
     args = parser.parse_args(argv)
     try:
         items = plan(args.only)

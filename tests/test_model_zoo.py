@@ -1,0 +1,95 @@
+"""Notebook 13's model zoo: registry entries, a stand-in for every family, Depth Pro's field of view -> pixels."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from helpers.checkpoints import CHECKPOINTS
+from helpers.classroom import prefetch
+from helpers.focal import depth_pro_intrinsics, focal_px_to_fov, focal_scale_error, fov_to_focal_px
+from helpers.geometry import Intrinsics
+from helpers.standins import build_stand_in, is_stand_in, model_config
+
+NEW = ["Intel/dpt-large", "vinvino02/glpn-nyu", "LiheYoung/depth-anything-small-hf", "apple/DepthPro-hf",
+       "depth-anything/prompt-depth-anything-vits-hf"]
+
+
+def test_every_entry_states_its_output_licence_and_training_data():
+    for hub_id, info in CHECKPOINTS.items():
+        assert info.output.startswith(("relative", "metric")), hub_id
+        assert info.licence and info.trained_on, hub_id
+    assert {CHECKPOINTS[h].licence for h in NEW} == {"apache-2.0", "apple-amlr"}
+    assert not CHECKPOINTS["apple/DepthPro-hf"].commercial_use
+    assert CHECKPOINTS["apple/DepthPro-hf"].output == "metric depth (m) + field of view"
+
+
+def test_the_new_families_are_prefetched_only_when_named():
+    names = [item.name for item in prefetch.plan()]
+    assert not set(NEW) & set(names)
+    assert [item.name for item in prefetch.plan(["apple/depthpro-hf"])] == ["apple/DepthPro-hf"]
+
+
+@pytest.mark.parametrize("hub_id", NEW)
+def test_each_stand_in_builds_offline_and_its_output_matches_post_processing(hub_id):
+    from transformers import AutoImageProcessor, AutoModelForDepthEstimation
+
+    folder = build_stand_in(CHECKPOINTS[hub_id])
+    assert is_stand_in(folder)
+    processor = AutoImageProcessor.from_pretrained(folder)
+    model = AutoModelForDepthEstimation.from_pretrained(folder).eval()
+    assert type(processor).__name__ == CHECKPOINTS[hub_id].processor["image_processor_type"]
+    image = Image.fromarray(np.random.default_rng(0).integers(0, 255, (60, 80, 3), dtype=np.uint8))
+    inputs = processor(images=image, return_tensors="pt")
+    with torch.no_grad():
+        outputs = model(**inputs)
+    assert outputs.predicted_depth.shape[-2:] == inputs.pixel_values.shape[-2:]
+    result = processor.post_process_depth_estimation(outputs, target_sizes=[(60, 80)])[0]
+    assert tuple(result["predicted_depth"].shape) == (60, 80)
+    if hub_id == "apple/DepthPro-hf":
+        assert {"field_of_view", "focal_length"} <= set(result)
+        fov = float(result["field_of_view"])
+        assert float(result["focal_length"]) == pytest.approx(fov_to_focal_px(fov, 80), rel=1e-5)
+
+
+def test_full_size_configs_have_the_real_sizes():
+    def parameters(hub_id):
+        from transformers import AutoModelForDepthEstimation
+
+        with torch.device("meta"):
+            model = AutoModelForDepthEstimation.from_config(model_config(CHECKPOINTS[hub_id], full=True))
+        return sum(p.numel() for p in model.parameters()) / 1e6
+
+    # the model cards: DPT-Large 343 M, GLPN 61 M (MiT-b4), Depth Anything (V1, Prompt) ViT-S about 25 M, Depth Pro 952 M
+    assert parameters("Intel/dpt-large") == pytest.approx(343, abs=2)
+    assert parameters("vinvino02/glpn-nyu") == pytest.approx(61.2, abs=0.5)
+    assert parameters("LiheYoung/depth-anything-small-hf") == pytest.approx(24.8, abs=0.3)
+    assert parameters("depth-anything/prompt-depth-anything-vits-hf") == pytest.approx(25.1, abs=0.3)
+    assert parameters("apple/DepthPro-hf") == pytest.approx(952, abs=3)
+
+
+def test_field_of_view_to_focal_length_on_known_values():
+    assert fov_to_focal_px(90.0, 1000) == pytest.approx(500.0)
+    assert fov_to_focal_px(60.0, 1200) == pytest.approx(600.0 * math.sqrt(3))
+    assert fov_to_focal_px(55.0, 741) == pytest.approx(Intrinsics.from_fov(741, 500, 55.0).fx)
+    assert focal_px_to_fov(500.0, 1000) == pytest.approx(90.0)
+    assert focal_px_to_fov(fov_to_focal_px(40.8, 741), 741) == pytest.approx(40.8)
+    for bad in (0.0, 180.0, -5.0):
+        with pytest.raises(ValueError):
+            fov_to_focal_px(bad, 100)
+
+
+def test_depth_pro_intrinsics_prefers_the_focal_length_and_converts_the_field_of_view():
+    K = depth_pro_intrinsics({"field_of_view": torch.tensor(90.0), "focal_length": torch.tensor(321.0)}, 640, 480)
+    assert (K.fx, K.fy, K.cx, K.cy) == (321.0, 321.0, 319.5, 239.5)
+    K = depth_pro_intrinsics({"field_of_view": torch.tensor(90.0), "focal_length": None}, 640, 480)
+    assert K.fx == pytest.approx(320.0)
+    with pytest.raises(ValueError, match="field_of_view"):
+        depth_pro_intrinsics({"predicted_depth": torch.zeros(2, 2)}, 2, 2)
+
+
+def test_a_short_focal_length_widens_the_cloud_by_its_ratio():
+    assert focal_scale_error(500.0, 1000.0) == pytest.approx(1.0)  # half the focal length: twice as wide
+    assert focal_scale_error(1000.0, 1000.0) == 0.0

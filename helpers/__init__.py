@@ -8,12 +8,13 @@ maintainers in ``helpers.maintain``; no notebook imports those.
 
 from .align import align_disparity, fit_scale_shift, median_scale
 from .batch import depth_batch, predict_depth, predict_folder
-from .camera import intrinsics_for_photo
+from .camera import focal_35mm_to_pixels, intrinsics_for_photo
 from .checkpoints import checkpoint_info, load_depth_model, resolve_checkpoint
 from .data import load_image, load_stereo_pair
 from .depthio import load_depth_png16, png_depth_scale, save_depth_npy, save_depth_png16
 from .depthmath import as_array
 from .env import notebook_setup, pick_device
+from .focal import depth_pro_intrinsics, fov_to_focal_px
 from .exercises import check
 from .finetune import (
     RGBDFolder, evaluate_folder, metric_model, param_groups, save_finetuned, save_rgbd_pair, silog_loss, ssi_loss,
@@ -76,6 +77,7 @@ __all__ += [  # helpers.finetune: your RGB-D folder, losses with masks, a metric
     "silog_loss", "ssi_loss", "train_steps",
 ]
 __all__ += ["depth_app", "depth_results", "intrinsics_for_photo"]  # helpers.app and helpers.camera (notebook 11)
+__all__ += ["depth_pro_intrinsics", "focal_35mm_to_pixels", "fov_to_focal_px"]  # helpers.focal, helpers.camera (notebook 13)
 
 
 def __getattr__(name: str):

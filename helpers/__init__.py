@@ -30,8 +30,8 @@ from .metrics import bad_pixel_rate, density, depth_metrics, epe, metrics_table
 from .standins import is_stand_in, stand_in_label
 from .stereo import sgbm_disparity
 from .timing import (
-    best_batched, layer_rates, markdown_table, plot_stage_shares, plot_variant_times, shares, speed_targets, speedups, time_call,
-    time_interleaved, time_stages,
+    layer_rates, markdown_table, plot_stage_shares, plot_variant_times, shares, speedups, time_call, time_interleaved,
+    time_stages,
 )
 from .viz import colorize, mark_if_stand_in, show_depth, show_grid
 from .video import (
@@ -55,8 +55,8 @@ __all__ = [
     "align_disparity", "as_array", "bad_pixel_rate", "density", "depth_metrics", "epe", "fit_scale_shift",
     "median_scale", "metrics_table",
     # models: ZoeDepth's padding, stereo, batches, timing
-    "best_batched", "depth_batch", "layer_rates", "markdown_table", "plot_stage_shares", "plot_variant_times", "predict_depth",
-    "predict_folder", "remove_zoedepth_padding", "sgbm_disparity", "shares", "speed_targets", "speedups", "time_call",
+    "depth_batch", "layer_rates", "markdown_table", "plot_stage_shares", "plot_variant_times", "predict_depth",
+    "predict_folder", "remove_zoedepth_padding", "sgbm_disparity", "shares", "speedups", "time_call",
     "time_interleaved", "time_stages", "zoedepth_input_size", "zoedepth_padded_size", "zoedepth_padding",
     # geometry
     "Intrinsics", "PointCloud", "backproject", "discontinuity_mask", "point_cloud", "project", "read_ply",

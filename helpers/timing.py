@@ -1,5 +1,5 @@
 """Honest timings: warm-up runs, several repetitions, the median, and a GPU that has really finished;
-plus the measurements, plots and targets of notebook 07 (stages, one layer's rate, batched variants)."""
+plus the measurements and plots of notebook 07 (stages, one layer's rate, variants)."""
 
 from __future__ import annotations
 
@@ -122,7 +122,7 @@ def markdown_table(timings: Mapping[str, Timing], baseline: str | None = None, i
     return "\n".join(lines)
 
 
-# ---- notebook 07's measurements: the three stages, one layer's arithmetic rate, the plots, the targets ----
+# ---- notebook 07's measurements: the three stages, one layer's arithmetic rate, the plots ----
 
 @dataclass(frozen=True)
 class StageTimings:
@@ -232,45 +232,3 @@ def plot_variant_times(timings: Mapping[str, Timing], baseline: str, items: int,
     ax.set_title(title)
     plt.close(fig)
     return fig
-
-
-def best_batched(timings: Mapping[str, Timing], baseline: str, images_per_pass: Mapping[str, int],
-                 exclude: Iterable[str] = ()) -> tuple[str, float]:
-    """The fastest variant that runs more than one image per forward pass: ``(name, speedup over baseline)``.
-
-    Chosen by ``images_per_pass`` (the batch size each variant was built with), never by its name: a name
-    like "bfloat16 (predict_depth, batch 1)" contains "batch" but batches nothing. ``exclude`` leaves out
-    variants that change the result (e.g. resizing every image to one fixed size).
-    """
-    ratios = speedups(timings, baseline)
-    skipped = set(exclude)
-    batched = [name for name in timings if images_per_pass.get(name, 1) > 1 and name not in skipped]
-    if not batched:
-        raise ValueError("no timed variant runs more than one image per forward pass; give their batch sizes "
-                         "in images_per_pass.")
-    best = max(batched, key=ratios.__getitem__)
-    return best, ratios[best]
-
-
-@dataclass(frozen=True)
-class Target:
-    """One speed target checked against a measurement."""
-
-    what: str
-    value: str
-    goal: str
-    met: bool
-
-    def __str__(self) -> str:
-        return f"{'met    ' if self.met else 'NOT met'}  {self.what}: {self.value} (target {self.goal})"
-
-
-def speed_targets(pipeline_overhead: float, batched: tuple[str, float], colorize_4k_ms: float) -> list[Target]:
-    """This project's three speed targets against measured values (overhead as a fraction, speedup, milliseconds)."""
-    name, speedup = batched
-    return [
-        Target("pipeline overhead over the bare forward pass", f"{100 * pipeline_overhead:.1f} %", "≤ 10 %",
-               pipeline_overhead <= 0.10),
-        Target(f"batched throughput ({name})", f"{speedup:.2f}×", "≥ 1.3×", speedup >= 1.3),
-        Target("colorize a 3840×2160 depth map", f"{colorize_4k_ms:.1f} ms", "≤ 40 ms", colorize_4k_ms <= 40),
-    ]

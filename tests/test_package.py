@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import helpers
+from helpers.maintain.generated_cells import generated_tag
 from helpers.paths import NOTEBOOKS_DIR, PROJECT_ROOT
 
 PACKAGE = PROJECT_ROOT / "helpers"
@@ -78,7 +79,7 @@ def _names_notebooks_use() -> set[str]:
     used = set()
     for path in sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb")):
         for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
-            if cell["cell_type"] == "code" and not cell["metadata"].get("tags"):  # generated cells aside
+            if cell["cell_type"] == "code" and generated_tag(cell) is None:  # generated cells aside (other tags count)
                 code = re.sub(r"#.*", "", "".join(cell["source"]))  # comments aside
                 used |= set(re.findall(r"\bhelpers\.(\w+)", code))
     return used

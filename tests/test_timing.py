@@ -1,5 +1,5 @@
 """helpers.timing: warm-up and repetition counts, medians, GPU synchronisation, shares and speedups; 07's stages,
-layer rates, plots and targets."""
+layer rates and plots (the speed targets are benchmarks.cpu_runtimes's: tests/test_benchmarks.py)."""
 
 from types import SimpleNamespace
 
@@ -8,8 +8,8 @@ import torch
 
 import helpers.timing as timing_module
 from helpers.timing import (
-    StageTimings, Target, Timing, best_batched, layer_rates, markdown_table, plot_stage_shares, plot_variant_times,
-    shares, speed_targets, speedups, synchronize, time_call, time_interleaved, time_stages,
+    StageTimings, Timing, layer_rates, markdown_table, plot_stage_shares, plot_variant_times, shares, speedups,
+    synchronize, time_call, time_interleaved, time_stages,
 )
 
 
@@ -72,37 +72,6 @@ def test_interleaved_runs_take_turns_after_the_warm_up():
 
 
 # ---- notebook 07's measurements ---------------------------------------------------------------------
-
-NAMES = ["pipeline, one call per image", "pipeline, list, batch_size=4", "predict_depth, batch 4",
-         "predict_depth, batch 4, fixed 518×518", "eager attention", "bfloat16 (predict_depth, batch 1)"]
-PASSES = {NAMES[1]: 4, NAMES[2]: 4, NAMES[3]: 4, NAMES[5]: 1}
-
-
-def _timings(*seconds):
-    return {name: Timing((s,)) for name, s in zip(NAMES, seconds)}
-
-
-def test_best_batched_selects_by_batch_size_not_by_name():
-    # bfloat16 at batch 1 is the fastest and has "batch" in its name: it must not count as batched
-    timings = _timings(2.0, 2.0 / 0.97, 2.0 / 0.95, 1.0, 2.0, 2.0 / 1.87)
-    name, speedup = best_batched(timings, NAMES[0], PASSES, exclude=[NAMES[3]])
-    assert (name, round(speedup, 2)) == ("pipeline, list, batch_size=4", 0.97)
-    assert best_batched(timings, NAMES[0], PASSES)[0] == NAMES[3]  # the fixed-size one counts unless excluded
-    with pytest.raises(ValueError, match="more than one image per forward pass"):
-        best_batched(timings, NAMES[0], {NAMES[5]: 1})
-
-
-def test_speed_targets_verdicts_and_lines():
-    targets = speed_targets(0.05, ("predict_depth, batch 4", 1.33), 41.0)
-    assert [t.met for t in targets] == [True, True, False]
-    assert [str(t) for t in targets] == [
-        "met      pipeline overhead over the bare forward pass: 5.0 % (target ≤ 10 %)",
-        "met      batched throughput (predict_depth, batch 4): 1.33× (target ≥ 1.3×)",
-        "NOT met  colorize a 3840×2160 depth map: 41.0 ms (target ≤ 40 ms)",
-    ]
-    assert not speed_targets(0.1001, ("x", 1.29), 40.0)[1].met and speed_targets(0.10, ("x", 1.3), 40.0)[0].met
-    assert Target("a", "1", "2", True).met
-
 
 def test_layer_rates_count_two_flops_per_multiply_add(monkeypatch):
     layer = torch.nn.Linear(8, 32)

@@ -1,5 +1,6 @@
 """Notebook 13's model zoo: registry entries, a stand-in for every family, Depth Pro's field of view -> pixels."""
 
+import json
 import math
 
 import numpy as np
@@ -93,3 +94,19 @@ def test_depth_pro_intrinsics_prefers_the_focal_length_and_converts_the_field_of
 def test_a_short_focal_length_widens_the_cloud_by_its_ratio():
     assert focal_scale_error(500.0, 1000.0) == pytest.approx(1.0)  # half the focal length: twice as wide
     assert focal_scale_error(1000.0, 1000.0) == 0.0
+
+
+def test_the_benchmark_command_prints_a_table_and_writes_json(tmp_path, capsys):
+    from benchmarks import model_zoo
+
+    path = tmp_path / "zoo.json"
+    assert model_zoo.main(["--quick", "--only", "Intel/dpt-large,apple/DepthPro-hf", "--json", str(path)]) == 0
+    result = json.loads(path.read_text(encoding="utf-8"))
+    assert (result["benchmark"], result["quick"], result["repeats"]) == ("model_zoo", True, 1)
+    assert result["machine"]["describe"].startswith("CPU: ")
+    rows = {row["checkpoint"]: row for row in result["models"]}
+    assert rows["apple/DepthPro-hf"]["input"] == [1, 3, 1536, 1536]
+    assert rows["apple/DepthPro-hf"]["returns"] == ["field_of_view", "focal_length", "predicted_depth"]
+    assert rows["Intel/dpt-large"]["weights"] == "stand-in, tiny" and rows["Intel/dpt-large"]["forward_ms"] > 0
+    printed = capsys.readouterr().out
+    assert "| Intel/dpt-large | relative disparity | apache-2.0 |" in printed and "load average" in printed

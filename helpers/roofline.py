@@ -1,0 +1,117 @@
+"""How far a runtime is from the hardware's limit: the forward pass's operations ÷ the machine's matrix-multiply rate.
+
+A vision transformer spends nearly all its time in matrix multiplications, so the fastest any runtime can
+go is about ``floor = FLOPs / GEMM rate``: count the forward pass's floating-point operations once
+(``forward_flops``), measure how many the CPU multiplies per second in float32, bfloat16 and int8
+(``gemm_rate``), and compare each option's measured time with its floor (``share_of_floor``). A runtime at
+half its floor has little left to gain; only a cheaper precision (a faster rate) lowers the floor itself.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Literal
+
+import numpy as np
+
+Precision = Literal["f32", "bf16", "int8"]
+
+
+def forward_flops(model: Any, pixel_values: Any) -> int:
+    """Floating-point operations of one forward pass on ``pixel_values`` (a multiply-add counts as 2).
+
+    Counted by ``torch.utils.flop_counter.FlopCounterMode``: matrix multiplications, convolutions and attention,
+    the operations that set a transformer's cost (element-wise work is left out).
+    """
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    weight = next(model.parameters())
+    pixel_values = torch.as_tensor(np.asarray(pixel_values) if not torch.is_tensor(pixel_values) else pixel_values)
+    counter = FlopCounterMode(display=False)
+    with torch.no_grad(), counter:
+        model(pixel_values.to(weight.device, weight.dtype))
+    return int(counter.get_total_flops())
+
+
+def gemm_rate(precision: Precision = "f32", size: int = 1024, repeats: int = 10, threads: int | None = None) -> float:
+    """The machine's matrix-multiply rate in FLOP/s (int8: operations/s): the best of ``repeats`` products of two
+    ``size`` × ``size`` matrices, on ``threads`` threads (default: torch's count).
+
+    float32 and bfloat16 through torch (oneDNN: AMX or AVX-512 BF16 where the CPU has them); int8 through ONNX
+    Runtime's ``MatMulInteger`` (uint8 × int8, the kernels its quantized models use: VNNI or AMX where present).
+    """
+    import torch
+
+    threads = threads or torch.get_num_threads()
+    operations = 2 * size**3
+    if precision == "int8":
+        run = _int8_matmul(size, threads)
+    elif precision in ("f32", "bf16"):
+        dtype = torch.float32 if precision == "f32" else torch.bfloat16
+        generator = torch.Generator().manual_seed(0)
+        a = torch.randn(size, size, generator=generator).to(dtype)
+        b = torch.randn(size, size, generator=generator).to(dtype)
+
+        def run():
+            torch.mm(a, b)
+    else:
+        raise ValueError(f"precision must be 'f32', 'bf16' or 'int8', not {precision!r}.")
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        run()  # warm-up: kernels chosen, memory touched
+        best = float("inf")
+        for _ in range(max(1, repeats)):
+            started = time.perf_counter()
+            run()
+            best = min(best, time.perf_counter() - started)
+    finally:
+        torch.set_num_threads(previous)
+    return operations / best
+
+
+def _int8_matmul(size: int, threads: int):
+    import onnxruntime as ort
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("MatMulInteger", ["a", "b"], ["y"])], "int8_gemm",
+        [helper.make_tensor_value_info("a", TensorProto.UINT8, [size, size]),
+         helper.make_tensor_value_info("b", TensorProto.INT8, [size, size])],
+        [helper.make_tensor_value_info("y", TensorProto.INT32, [size, size])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
+    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(0)
+    feeds = {"a": rng.integers(0, 256, (size, size), dtype=np.uint8),
+             "b": rng.integers(-128, 128, (size, size), dtype=np.int8)}
+    return lambda: session.run(None, feeds)
+
+
+def machine_rates(threads: int | None = None, size: int = 1024, repeats: int = 10) -> dict[str, float | None]:
+    """``gemm_rate`` for f32, int8, and bf16 where the CPU has bfloat16 units (None otherwise: emulated bfloat16
+    is no limit a runtime would run at; OpenVINO computes in float32 there)."""
+    from .machine import cpu_features
+
+    features = cpu_features()
+    rates: dict[str, float | None] = {"f32": gemm_rate("f32", size, repeats, threads)}
+    has_bf16 = bool(features.get("BF16") or features.get("AMX"))
+    rates["bf16"] = gemm_rate("bf16", size, repeats, threads) if has_bf16 else None
+    rates["int8"] = gemm_rate("int8", size, repeats, threads)
+    return rates
+
+
+def floor_ms(flops: float, rate: float) -> float:
+    """The hardware floor in milliseconds: ``flops`` operations at ``rate`` operations per second."""
+    if rate <= 0:
+        raise ValueError(f"rate must be positive, not {rate}.")
+    return 1000.0 * flops / rate
+
+
+def share_of_floor(measured_ms: float, floor: float) -> float:
+    """floor ÷ measured time: 1.0 is the hardware's limit, 0.5 means twice as slow as the floor."""
+    if measured_ms <= 0:
+        raise ValueError(f"measured_ms must be positive, not {measured_ms}.")
+    return floor / measured_ms

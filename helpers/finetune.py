@@ -14,7 +14,6 @@ Losses take a *valid mask* and compute only on the selected pixels, so an invali
 from __future__ import annotations
 
 import json
-import math
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -444,11 +443,3 @@ def save_finetuned(model, processor, folder, input_size: int | None = None, over
         marker["fine_tuned_from"] = "a stand-in: its encoder's weights were random"
         (folder / MARKER).write_text(json.dumps(marker, indent=2))
     return folder
-
-
-def cosine_schedule(optimizer, steps: int, warmup_fraction: float = 0.1):
-    """Linear warm-up then cosine decay to 0 (``transformers.get_scheduler("cosine", ...)``)."""
-    from transformers import get_scheduler
-
-    return get_scheduler("cosine", optimizer, num_warmup_steps=max(1, int(math.ceil(warmup_fraction * steps))),
-                         num_training_steps=steps)

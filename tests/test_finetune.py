@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 
 from helpers.align import fit_scale_shift
-from helpers.depthio import save_depth_npy, save_depth_png16
+from helpers.depthio import save_depth_npy
 from helpers.finetune import (
     MIN_DEPTH, RGBDFolder, evaluate_folder, find_pairs, joint_augment, metric_model, param_groups, read_depth,
     save_finetuned, save_rgbd_pair, silog_loss, ssi_loss, train_steps,

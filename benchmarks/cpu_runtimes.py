@@ -9,8 +9,10 @@ Face cache or the Hub has it, else the full-size stand-in: the real architecture
 compute and real timings, meaningless depth):
 
 - ``runtimes`` (notebook 08): one photo through processor -> network -> post-processing with each option of
-  ``RUNTIME_OPTIONS`` (eager PyTorch, ONNX Runtime f32 and dynamic int8, OpenVINO with the f32 and bf16 hints),
-  timed in turns; each option's speedup over eager PyTorch and its largest difference from eager's map.
+  ``RUNTIME_OPTIONS`` (eager PyTorch, ONNX Runtime f32, dynamic int8 and static int8 (QDQ), OpenVINO with the f32
+  and bf16 hints, and OpenVINO's static int8 from NNCF with either hint for the layers left in float), timed in
+  turns; each option's speedup over eager PyTorch, its largest difference from eager's map, and its hardware floor
+  (the forward pass's FLOPs ÷ this machine's matrix-multiply rate in its precision) with its share of it.
 - ``batching`` (notebook 07): per-image pipeline calls against batched ones, the pipeline's overhead over the bare
   forward pass, colouring a 4K map, and the arithmetic rate of one layer on 1, 4 and 16 images' rows (why batching
   pays little on a CPU that one image already saturates).
@@ -41,10 +43,12 @@ from typing import Any, Callable, Mapping
 from helpers.batch import depth_batch, predict_depth
 from helpers.checkpoints import checkpoint_info, resolve_checkpoint
 from helpers.data import load_image
-from helpers.deploy import (OnnxExport, default_onnx_path, export_onnx, max_relative_difference, model_source,
-                            onnx_session, openvino_model, predict_onnx, quantize_int8)
+from helpers.deploy import (OnnxExport, calibration_set, default_onnx_path, export_onnx, max_relative_difference,
+                            model_source, onnx_session, openvino_model, predict_onnx, quantize_int8,
+                            quantize_static_int8)
 from helpers.machine import cpu_features, cpu_name, describe_cpu
-from helpers.paths import PROJECT_ROOT, build_dir
+from helpers.paths import PROJECT_ROOT, build_dir, data_path
+from helpers.roofline import forward_flops, machine_rates
 from helpers.standins import build_stand_in, is_stand_in
 from helpers.timing import Timing, layer_rates, speedups, time_call, time_interleaved, time_stages
 from helpers.viz import colorize
@@ -54,6 +58,9 @@ IMAGE = "chelsea"  # 451 x 300: a 518 x 350 input, as in notebook 08
 BATCH_IMAGES = ("chelsea", "coffee", "rocket", "chelsea")  # 3:2 photos: one input shape, so they batch (notebook 07)
 RAY_PHOTOS = ("chelsea", "coffee", "rocket")  # copied to RAY_IMAGES files (QUICK_RAY_IMAGES with --quick)
 RAY_IMAGES, QUICK_RAY_IMAGES = 8, 2
+# static int8's calibration set: every bundled photo (the Middlebury pair among them); two with --quick, as notebook 08
+CALIBRATION_PHOTOS = ("chelsea.png", "coffee.png", "rocket.jpg", "motorcycle_left.png", "motorcycle_right.png")
+QUICK_CALIBRATION = 2
 SECTIONS = ("runtimes", "batching", "ray")
 BASELINE = "eager PyTorch"
 PER_IMAGE = "pipeline, one call per image"
@@ -100,16 +107,22 @@ def runtime_targets(options: list[dict], features: Mapping[str, bool | None], fl
     if others:
         best = max(others, key=lambda o: o["speedup"])
         goal, kind = fastest_goal(features)
+        note = f"its accuracy cost: max relative difference {best['max_relative_difference']:.1e}"
+        eager = timed.get(BASELINE)
+        if eager and floors:
+            lowest = min(floors, key=floors.get)  # the cheapest precision's floor bounds every option's speedup
+            note += (f"; the lowest floor ({lowest}, {floors[lowest]:.0f} ms) allows at most "
+                     f"{eager['median_ms'] / floors[lowest]:.1f}× over eager's {eager['median_ms']:.0f} ms")
         targets.append(Target("runtimes", f"fastest option ({best['name']}) vs eager PyTorch", f"{best['speedup']:.2f}×",
-                              f"≥ {goal:g}× on {kind}", best["speedup"] >= goal,
-                              f"its accuracy cost: max relative difference {best['max_relative_difference']:.1e}"))
+                              f"≥ {goal:g}× on {kind}", best["speedup"] >= goal, note))
     f32 = [o for o in timed.values() if o["computes"] == "f32"]
     floor = floors.get("f32")
     if f32 and floor:
         best = min(f32, key=lambda o: o["median_ms"])
         ratio = best["median_ms"] / floor
         targets.append(Target("runtimes", f"fastest float32 option ({best['name']}) vs the float32 floor",
-                              f"{ratio:.2f}× the floor ({floor:.0f} ms)", "≤ 1.3×", ratio <= 1.3))
+                              f"{ratio:.2f}× the floor ({floor:.0f} ms)", "≤ 1.3×", ratio <= 1.3,
+                              f"{100 / ratio:.0f} % of the float32 matrix-multiply rate"))
     else:
         targets.append(Target("runtimes", "fastest float32 option vs the float32 floor", "floor not measured",
                               "≤ 1.3×", None, "the floor (operations ÷ matrix-multiply rate) is not measured yet"))
@@ -159,6 +172,14 @@ class Context:
     threads: int
     workdir: Path
     export: OnnxExport
+    calibration_photos: tuple[str, ...] = CALIBRATION_PHOTOS
+    _calibration: list | None = None
+
+    def calibration(self) -> list:
+        """The calibration set (the bundled photos through the model's own processor), prepared once."""
+        if self._calibration is None:
+            self._calibration = calibration_set(self.processor, [data_path(name) for name in self.calibration_photos])
+        return self._calibration
 
 
 @dataclass(frozen=True)
@@ -200,11 +221,22 @@ def _onnx_runtime(path_of: Callable[[Context], Path]) -> Callable[[Context], Run
     return build
 
 
-def _openvino(precision: str) -> Callable[[Context], Runner]:
+def _openvino(precision: str, static_int8: bool = False) -> Callable[[Context], Runner]:
     def build(ctx: Context) -> Runner:
-        compiled = openvino_model(ctx.export.path, precision=precision, threads=ctx.threads)
-        return Runner(lambda: predict_onnx(compiled, ctx.processor, ctx.image), compiled.precision, ctx.export.megabytes)
+        made = _static(ctx, "openvino") if static_int8 else ctx.export
+        compiled = openvino_model(made.path, precision=precision, threads=ctx.threads)
+        return Runner(lambda: predict_onnx(compiled, ctx.processor, ctx.image), compiled.precision, made.megabytes)
     return build
+
+
+def _static(ctx: Context, runtime: str) -> OnnxExport:
+    """The static int8 file of the float export, calibrated on ``ctx.calibration()``; in the benchmark's own folder a
+    stale one (other weights or other photos) is made again."""
+    try:
+        return quantize_static_int8(ctx.export.path, ctx.calibration(), runtime=runtime, overwrite=not ctx.export.reused)
+    except FileExistsError as err:
+        print(f"{err} -> quantizing again")
+        return quantize_static_int8(ctx.export.path, ctx.calibration(), runtime=runtime, overwrite=True)
 
 
 def _int8_dynamic(ctx: Context) -> Path:
@@ -217,8 +249,11 @@ RUNTIME_OPTIONS: list[Option] = [
     Option(BASELINE, _eager),
     Option("ONNX Runtime f32", _onnx_runtime(lambda ctx: ctx.export.path)),
     Option("ONNX Runtime int8 (dynamic)", _onnx_runtime(_int8_dynamic)),
+    Option("ONNX Runtime int8 static (QDQ)", _onnx_runtime(lambda ctx: _static(ctx, "onnxruntime").path)),
     Option("OpenVINO f32 hint", _openvino("f32")),
     Option("OpenVINO bf16 hint", _openvino("bf16")),
+    Option("OpenVINO int8 static (NNCF), f32 hint", _openvino("f32", static_int8=True)),
+    Option("OpenVINO int8 static (NNCF), bf16 hint", _openvino("bf16", static_int8=True)),
 ]
 
 
@@ -230,12 +265,19 @@ def precision_class(computes: str) -> str:
     return "f32"
 
 
-def measure_floors(ctx: Context, settings: "Settings") -> dict[str, float]:
-    """The hardware floor per precision, in ms: the forward pass's operations ÷ the machine's matrix-multiply rate.
+def hardware_limits(ctx: Context, settings: "Settings") -> dict:
+    """The forward pass's FLOPs on the photo's input (``FlopCounterMode``), this machine's matrix-multiply rate per
+    precision on ``settings.threads`` threads (bf16 only where the CPU has bfloat16 units), and the floors in ms."""
+    pixel_values = ctx.processor(images=ctx.image, return_tensors="pt")["pixel_values"]
+    flops = forward_flops(ctx.model, pixel_values)
+    rates = machine_rates(threads=settings.threads, repeats=3 if settings.quick else 10)
+    return {"gflop": flops / 1e9, "gemm_gflops": {k: (r / 1e9 if r else None) for k, r in rates.items()},
+            "floors_ms": {k: 1000 * flops / r for k, r in rates.items() if r}}
 
-    Not measured yet (issue 22 adds it): an empty dict, so every option's floor reads as not measured.
-    """
-    return {}
+
+def measure_floors(ctx: Context, settings: "Settings") -> dict[str, float]:
+    """The hardware floor per precision, in ms: the forward pass's operations ÷ the machine's matrix-multiply rate."""
+    return hardware_limits(ctx, settings)["floors_ms"]
 
 
 def export_for_benchmark(model: Any, workdir: Path) -> OnnxExport:
@@ -281,7 +323,8 @@ def run_runtimes(settings: Settings, checkpoint: str) -> tuple[dict, list[Target
     model = AutoModelForDepthEstimation.from_pretrained(checkpoint).eval()
     image = load_image(IMAGE)
     export = export_for_benchmark(model, settings.workdir)
-    ctx = Context(model, processor, image, settings.threads, settings.workdir, export)
+    photos = CALIBRATION_PHOTOS[:QUICK_CALIBRATION] if settings.quick else CALIBRATION_PHOTOS
+    ctx = Context(model, processor, image, settings.threads, settings.workdir, export, photos)
     runners: dict[str, Runner] = {}
     rows: list[dict] = []
     for option in RUNTIME_OPTIONS:
@@ -293,7 +336,8 @@ def run_runtimes(settings: Settings, checkpoint: str) -> tuple[dict, list[Target
     differences = {name: max_relative_difference(r.run(), reference) for name, r in runners.items()}  # also a warm-up
     timings = time_interleaved({name: r.run for name, r in runners.items()}, settings.repeats, settings.warmup)
     ratios = speedups(timings, BASELINE)
-    floors = measure_floors(ctx, settings)
+    limits = hardware_limits(ctx, settings)
+    floors = limits["floors_ms"]
     for name, runner in runners.items():
         floor = floors.get(precision_class(runner.computes))
         rows.append({
@@ -308,7 +352,8 @@ def run_runtimes(settings: Settings, checkpoint: str) -> tuple[dict, list[Target
         "model": {"checkpoint": CHECKPOINT, "weights": _weights(model, settings.quick), "source": model_source(model)},
         "image": IMAGE, "input": list(processor(images=image, return_tensors="pt")["pixel_values"].shape),
         "export": {"path": str(export.path), "reused": export.reused, "megabytes": round(export.megabytes, 2)},
-        "baseline": BASELINE, "floors_ms": floors, "options": rows,
+        "baseline": BASELINE, "calibration_images": list(ctx.calibration_photos), "gflop": limits["gflop"],
+        "gemm_gflops": limits["gemm_gflops"], "floors_ms": floors, "options": rows,
     }
     return section, runtime_targets(rows, cpu_features(), floors)
 
@@ -489,6 +534,22 @@ def _ms(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f}"
 
 
+def _share(value: float | None) -> str:
+    if not value:
+        return "—"
+    return f"{100 * value:.0f} %" if value >= 0.1 else f"{100 * value:.1f} %"
+
+
+def _limits_line(s: dict) -> str:
+    """The floor's ingredients: the forward pass's FLOPs and the machine's matrix-multiply rates."""
+    if not s.get("gflop"):
+        return "floor: not measured"
+    rates = ", ".join(f"{k} {'— (no units)' if v is None else f'{v:.0f} GFLOP/s'}" for k, v in s["gemm_gflops"].items())
+    floors = ", ".join(f"{k} {v:.0f} ms" for k, v in s["floors_ms"].items())
+    return (f"floor = forward pass {s['gflop']:.1f} GFLOP ÷ matrix-multiply rate ({rates}) -> {floors}; "
+            f"static int8 calibrated on {len(s['calibration_images'])} photos: {', '.join(s['calibration_images'])}")
+
+
 def report(result: dict) -> str:
     """The printed report: the machine, one table per section, the targets."""
     m = result["machine"]
@@ -513,7 +574,8 @@ def report(result: dict) -> str:
                        if "max_relative_difference" in r else "—"),
                       ("file / weights (MB)", lambda r: f"{r['megabytes']:.1f}" if "megabytes" in r else "—"),
                       ("floor (ms)", lambda r: _ms(r.get("floor_ms"))),
-                  ]), ""]
+                      ("share of floor", lambda r: _share(r.get("share_of_floor"))),
+                  ]), _limits_line(s), ""]
     if "batching" in sections:
         s = sections["batching"]
         stages = ", ".join(f"{name} {ms:.1f} ms" for name, ms in s["stages_ms"].items())

@@ -47,12 +47,22 @@ def test_every_runtime_option_is_timed_against_eager(quick):
         assert len(option["samples_ms"]) == 1 and option["median_ms"] == option["samples_ms"][0] > 0
         assert option["speedup"] == pytest.approx(eager["median_ms"] / option["median_ms"])
         assert math.isfinite(option["max_relative_difference"]) and option["max_relative_difference"] >= 0
-        assert option["megabytes"] > 0 and option["floor_ms"] is None and option["share_of_floor"] is None
+        assert option["megabytes"] > 0 and option["floor_ms"] > 0
+        assert option["share_of_floor"] == pytest.approx(option["floor_ms"] / option["median_ms"])
+        assert option["floor_ms"] == runtimes["floors_ms"][bench.precision_class(option["computes"])]
     for f32 in ("ONNX Runtime f32", "OpenVINO f32 hint"):  # the same arithmetic as eager, up to summation order
         assert options[f32]["computes"] == "f32" and options[f32]["max_relative_difference"] <= 1e-4
     assert options["ONNX Runtime int8 (dynamic)"]["computes"] == "int8 (dynamic)"
     assert options["ONNX Runtime int8 (dynamic)"]["megabytes"] < options["ONNX Runtime f32"]["megabytes"]
     assert options["OpenVINO bf16 hint"]["computes"] in ("bf16", "f32")  # f32 where the CPU has no bfloat16 units
+    for static in ("ONNX Runtime int8 static (QDQ)", "OpenVINO int8 static (NNCF), f32 hint"):
+        assert options[static]["computes"] == "int8 (static) + f32"
+        assert options[static]["megabytes"] < options["ONNX Runtime f32"]["megabytes"]
+    assert options["OpenVINO int8 static (NNCF), bf16 hint"]["computes"] in ("int8 (static) + bf16", "int8 (static) + f32")
+    assert runtimes["calibration_images"] == list(bench.CALIBRATION_PHOTOS[:bench.QUICK_CALIBRATION])
+    assert runtimes["gflop"] > 0 and set(runtimes["floors_ms"]) == {k for k, v in runtimes["gemm_gflops"].items() if v}
+    assert {"f32", "int8"} <= set(runtimes["floors_ms"])
+    assert runtimes["floors_ms"]["f32"] == pytest.approx(1000 * runtimes["gflop"] / runtimes["gemm_gflops"]["f32"])
     assert runtimes["export"]["megabytes"] == options["ONNX Runtime f32"]["megabytes"]
 
 
@@ -77,7 +87,8 @@ def test_the_targets_are_listed_with_verdicts(quick):
     assert [t["section"] for t in targets] == ["runtimes"] * 3 + ["batching"] * 3
     assert all(t["met"] in (True, False, None) for t in targets)
     floor = targets[2]
-    assert floor["met"] is None and "floor" in floor["what"]  # a place for the floor (issue 22), not measured yet
+    assert floor["met"] in (True, False) and "float32 floor" in floor["what"]  # issue 22: measured, with a verdict
+    assert "the lowest floor" in targets[1]["note"]  # why the fastest option cannot go faster, from the floor
     goal, _ = bench.fastest_goal(quick["machine"]["features"])
     assert f"≥ {goal:g}×" in targets[1]["goal"]
 

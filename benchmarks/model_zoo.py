@@ -50,8 +50,8 @@ def measure(hub_id: str, quick: bool, repeats: int, warmup: int) -> dict:
         with torch.no_grad():
             return model(**inputs)
 
-    timing = time_call(forward, repeats=repeats, warmup=warmup)
-    outputs = forward()
+    outputs = forward()  # the first pass (untimed) is a warm-up too, and its output is post-processed below
+    timing = time_call(forward, repeats=repeats, warmup=max(0, warmup - 1))
     sizes = {"target_sizes": [(image.height, image.width)]}
     if info.family == "zoedepth":
         sizes["source_sizes"] = sizes["target_sizes"]

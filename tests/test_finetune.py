@@ -256,3 +256,12 @@ def test_evaluate_scores_the_same_valid_pixels(tiny, tmp_path):
     assert first.pixels == 2 * (20 * 30 - 2)  # every pixel but the NaN one and the one beyond max_depth
     np.testing.assert_array_equal(first.gt, second.gt)
     assert (first.pred >= MIN_DEPTH).all() and set(first.metrics()) >= {"abs_rel", "rmse", "delta1"}
+
+
+def test_a_metric_checkpoint_is_loaded_whole():
+    processor, model = metric_model("depth-anything/Depth-Anything-V2-Metric-Indoor-Small-hf", full=False)
+    from transformers import AutoModelForDepthEstimation
+
+    source = AutoModelForDepthEstimation.from_pretrained(str(model.config._name_or_path))
+    assert model.config.depth_estimation_type == "metric" and model.config.max_depth == 20
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), source.state_dict().values()))

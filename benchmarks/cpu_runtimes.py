@@ -604,7 +604,9 @@ def report(result: dict) -> str:
 def run(settings: Settings) -> dict:
     """Every asked-for section; the result as the JSON holds it."""
     import torch
+    from transformers.utils import logging as transformers_logging
 
+    transformers_logging.disable_progress_bar()  # "Loading weights" bars would bury the report
     torch.set_num_threads(settings.threads)
     settings.workdir.mkdir(parents=True, exist_ok=True)
     load_start = _load()

@@ -40,9 +40,10 @@ from .video import (
 )
 from .zoedepth import remove_zoedepth_padding, zoedepth_input_size, zoedepth_padded_size, zoedepth_padding
 from .deploy import (
-    check_onnx, error_line, export_onnx, max_relative_difference, onnx_session, openvino_model, predict_onnx,
-    quantize_int8, read_metadata,
+    calibration_set, check_onnx, error_line, export_onnx, max_relative_difference, onnx_session, openvino_model,
+    predict_onnx, quantize_int8, quantize_static_int8, read_metadata,
 )
+from .roofline import floor_ms, forward_flops, machine_rates
 
 __all__ = [
     # checkpoints and stand-ins
@@ -67,6 +68,9 @@ __all__ = [
 __all__ += [  # helpers.deploy: ONNX export and CPU runtimes (notebook 08); helpers.machine: what the CPU can do
     "check_onnx", "cpu_features", "cpu_name", "error_line", "export_onnx", "max_relative_difference", "onnx_session",
     "openvino_model", "predict_onnx", "quantize_int8", "read_metadata",
+]
+__all__ += [  # static int8 with a calibration set (helpers.deploy) and the hardware's floor (helpers.roofline), notebook 08
+    "calibration_set", "floor_ms", "forward_flops", "machine_rates", "quantize_static_int8",
 ]
 __all__ += [  # helpers.video: frames in and out, the camera move, alignment over time, flicker (notebook 12)
     "align_frames", "camera_move", "clip_range", "depth_video", "ema", "flicker", "gif", "lag", "normalize",

@@ -2,9 +2,15 @@
 
 The folder layout (one pair per name)::
 
-    DATA_DIR/images/NAME.jpg | .jpeg | .png     the photo
+    DATA_DIR/images/NAME.jpg | .png | ...       the photo (.jpg .jpeg .png .webp .tif .tiff .bmp)
     DATA_DIR/depth/NAME.png                     16-bit depth PNG that states its scale (helpers.save_depth_png16)
     DATA_DIR/depth/NAME.npy                     or float metres (helpers.save_depth_npy), NaN / 0 where unknown
+
+Photos are read through the one image contract (``helpers.images.as_rgb_image``): any mode, made upright by
+their EXIF orientation. A depth map is aligned with the photo *as displayed*: a phone photo stored landscape
+with an EXIF rotation to portrait needs a portrait depth map, and then it just works. A depth map at the
+photo's stored (unrotated) size, where that differs, is refused with a message saying how to turn it; any
+other size is refused too. Each error names the files.
 
 Losses take a *valid mask* and compute only on the selected pixels, so an invalid pixel (0, NaN, beyond
 ``max_depth``) never contributes a value or a gradient. ``DepthAnythingForDepthEstimation`` raises
@@ -21,25 +27,30 @@ from typing import Callable, Iterable
 
 import numpy as np
 
+from .batch import IMAGE_SUFFIXES  # the photos predict_folder reads: .png .jpg .jpeg .bmp .tif .tiff .webp
 from .depthio import load_depth_png16, png_depth_scale, save_depth_npy, save_depth_png16
 from .standins import MARKER, is_stand_in
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
-LAYOUT = "DATA_DIR/images/NAME.jpg|png with DATA_DIR/depth/NAME.png (16-bit, stated scale) or DATA_DIR/depth/NAME.npy (metres)"
+LAYOUT = "DATA_DIR/images/NAME.jpg|png|... with DATA_DIR/depth/NAME.png (16-bit, stated scale) or DATA_DIR/depth/NAME.npy (metres)"
 MIN_DEPTH = 1e-3  # metres: the authors' metric training ignores depths at or below this, as unknown
 
 
 # ---- data -----------------------------------------------------------------------------------------------------
 
 
-def save_rgbd_pair(folder, name: str, image, depth_m, depth_format: str = "png16", overwrite: bool = False) -> Path:
-    """Write one pair in the folder layout: ``images/NAME.png`` and ``depth/NAME.png`` (mm) or ``depth/NAME.npy``."""
-    from PIL import Image
+def save_rgbd_pair(folder, name: str, image, depth_m, depth_format: str = "png16", overwrite: bool = False,
+                   *, bgr: bool = False) -> Path:
+    """Write one pair in the folder layout: ``images/NAME.png`` and ``depth/NAME.png`` (mm) or ``depth/NAME.npy``.
+
+    ``image`` is anything ``helpers.images.as_rgb_image`` takes (``bgr=True`` for OpenCV's arrays); it is saved
+    upright as RGB, and ``depth_m`` must have its displayed (H, W).
+    """
+    from .images import as_rgb_image
 
     folder = Path(folder)
     if depth_format not in ("png16", "npy"):
         raise ValueError(f"depth_format must be 'png16' or 'npy', got {depth_format!r}.")
-    picture = image if isinstance(image, Image.Image) else Image.fromarray(np.asarray(image, dtype=np.uint8))
+    picture = as_rgb_image(image, bgr=bgr, label=f"{name}: the image")
     depth = np.asarray(depth_m, dtype=np.float32)
     if depth.shape != (picture.height, picture.width):
         raise ValueError(f"{name}: depth shape {depth.shape} does not match the image's (H, W) = "
@@ -48,7 +59,7 @@ def save_rgbd_pair(folder, name: str, image, depth_m, depth_format: str = "png16
     if target.exists() and not overwrite:
         raise FileExistsError(f"{target} already exists; pass overwrite=True to replace it.")
     target.parent.mkdir(parents=True, exist_ok=True)
-    picture.convert("RGB").save(target)
+    picture.save(target)
     if depth_format == "png16":
         save_depth_png16(folder / "depth" / f"{name}.png", depth, overwrite=overwrite)
     else:
@@ -74,17 +85,47 @@ def read_depth(path, png_scale: float | None = None) -> np.ndarray:
     return load_depth_png16(path, scale=None if png_depth_scale(path) is not None else png_scale)
 
 
-def _image_size(path: Path) -> tuple[int, int]:
+_TURNED = (5, 6, 7, 8)  # EXIF orientations that swap width and height
+
+
+def _stored_and_displayed_size(path: Path) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(H, W) of an image file as stored and as displayed (after its EXIF orientation), from its header."""
     from PIL import Image
 
+    from .images import check_image_file
+
+    width, height = check_image_file(path)  # not an image, truncated header, too many pixels: errors naming it
     with Image.open(path) as image:
-        return image.height, image.width
+        orientation = image.getexif().get(0x0112, 1)
+    return (height, width), ((width, height) if orientation in _TURNED else (height, width))
 
 
 def _depth_shape(path: Path) -> tuple[int, ...]:
     if path.suffix == ".npy":
         return tuple(np.load(path, mmap_mode="r").shape)
-    return _image_size(path)
+    from PIL import Image
+
+    with Image.open(path) as depth:
+        return depth.height, depth.width
+
+
+def _check_aligned(image: Path, depth: Path) -> None:
+    """The depth map has the photo's displayed (H, W), or a clear error naming both files and what to do."""
+    stored, displayed = _stored_and_displayed_size(image)
+    shape = _depth_shape(depth)
+    if shape == displayed:
+        return
+    if shape == stored:
+        raise ValueError(
+            f"{depth} has shape {shape}: the size of {image} as stored, but its EXIF orientation turns that photo "
+            f"to (H, W) = {displayed} when it is shown, and a depth map must be aligned with the photo as shown. "
+            "Turn the depth map the same way (PIL.ImageOps.exif_transpose tells how: e.g. np.rot90(depth, -1) for "
+            "orientation 6), or save the photo upright (helpers.load_image(path).save(...)).")
+    raise ValueError(
+        f"{depth} has shape {shape} but {image} is (H, W) = {displayed} as shown: a depth map "
+        "must be pixel-aligned with its image. Resize the depth with nearest-neighbour (never bilinear: it "
+        "blends foreground and background) or register it to the camera first."
+    )
 
 
 def find_pairs(folder) -> list[tuple[str, Path, Path]]:
@@ -92,9 +133,11 @@ def find_pairs(folder) -> list[tuple[str, Path, Path]]:
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"No folder at {folder}. Expected the layout {LAYOUT}.")
-    images = sorted(p for p in (folder / "images").glob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    images = sorted(p for p in (folder / "images").glob("*")  # not hidden files such as macOS's ._NAME.jpg
+                    if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES)
     if not images:
-        raise FileNotFoundError(f"No images (.jpg, .jpeg, .png) in {folder / 'images'}. Expected the layout {LAYOUT}.")
+        raise FileNotFoundError(f"No images ({', '.join(IMAGE_SUFFIXES)}) in {folder / 'images'}. Expected the layout "
+                                f"{LAYOUT}.")
     pairs, missing = [], []
     for image in images:
         candidates = [folder / "depth" / f"{image.stem}{suffix}" for suffix in (".png", ".npy")]
@@ -111,13 +154,8 @@ def find_pairs(folder) -> list[tuple[str, Path, Path]]:
             f"{len(missing)} image(s) in {folder / 'images'} have no depth file: {shown}. Add depth/NAME.png "
             "(16-bit, stated scale) or depth/NAME.npy (metres) for each, or move those images out of the folder."
         )
-    for name, image, depth in pairs:
-        if _image_size(image) != _depth_shape(depth):
-            raise ValueError(
-                f"{depth} has shape {_depth_shape(depth)} but {image} is (H, W) = {_image_size(image)}: a depth map "
-                "must be pixel-aligned with its image. Resize the depth with nearest-neighbour (never bilinear: it "
-                "blends foreground and background) or register it to the camera first."
-            )
+    for _, image, depth in pairs:
+        _check_aligned(image, depth)
     return pairs
 
 
@@ -183,11 +221,15 @@ class RGBDFolder:
         return [name for name, _, _ in self.pairs]
 
     def pair(self, index: int):
-        """``(RGB PIL image, depth in metres with NaN where unknown)`` of pair ``index``, untouched."""
-        from .data import load_image
+        """``(RGB PIL image, depth in metres with NaN where unknown)`` of pair ``index``, untouched.
+
+        The image is the contract's (``helpers.images.as_rgb_image``): upright, RGB, at the displayed size, which
+        is the depth map's.
+        """
+        from .images import as_rgb_image
 
         _, image, depth = self.pairs[index]
-        return load_image(image), read_depth(depth, self.png_scale)
+        return as_rgb_image(image), read_depth(depth, self.png_scale)
 
     def valid(self, depth):
         """The pixels to learn from: finite, above ``MIN_DEPTH`` and at most ``max_depth`` metres."""
@@ -370,8 +412,12 @@ def train_steps(model, loader, optimizer, scheduler=None, steps: int = 100, loss
 
 def predict_metric(model, processor, image, input_size: int | None = None) -> np.ndarray:
     """Depth in metres at the image's own size: the processor (short side ``input_size`` if given), the model,
-    and the processor's post-processing back to (H, W)."""
+    and the processor's post-processing back to (H, W). ``image``: anything ``helpers.images.as_rgb_image`` takes."""
     import torch
+
+    from .images import as_rgb_image
+
+    image = as_rgb_image(image)
 
     kwargs = {"size": {"height": input_size, "width": input_size}} if input_size else {}
     inputs = processor(images=image, return_tensors="pt", **kwargs)

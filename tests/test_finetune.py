@@ -153,8 +153,69 @@ def test_empty_or_missing_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"No folder at .*nowhere.*images/NAME"):
         find_pairs(tmp_path / "nowhere")
     (tmp_path / "images").mkdir()
-    with pytest.raises(FileNotFoundError, match=r"No images \(.jpg, .jpeg, .png\) in .*images"):
+    with pytest.raises(FileNotFoundError, match=r"No images \(.png, .jpg, .jpeg, .bmp, .tif, .tiff, .webp\) in .*images\. "
+                                                r"Expected the layout DATA_DIR/images/NAME"):
         find_pairs(tmp_path)
+    (tmp_path / "images" / "._hidden.jpg").write_bytes(b"macOS metadata")  # hidden files are not photos
+    with pytest.raises(FileNotFoundError, match=r"No images"):
+        find_pairs(tmp_path)
+
+
+def test_a_file_that_is_not_a_photo_is_named(tmp_path):
+    _folder(tmp_path, n=1)
+    (tmp_path / "images" / "notes.jpg").write_text("not a photo")
+    save_depth_npy(tmp_path / "depth" / "notes.npy", np.ones((20, 30), np.float32))
+    with pytest.raises(ValueError, match=r"notes\.jpg is not an image file that Pillow can read"):
+        RGBDFolder(tmp_path)
+
+
+def _exif_rotated(tmp_path, orientation=6):
+    """A phone photo: stored 30 wide × 20 high, with an EXIF orientation that shows it 20 wide × 30 high."""
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    stored = np.random.default_rng(1).integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    (tmp_path / "images").mkdir(parents=True)
+    Image.fromarray(stored).save(tmp_path / "images" / "phone.jpg", exif=exif.tobytes(), quality=95)
+    with Image.open(tmp_path / "images" / "phone.jpg") as raw:
+        return np.rot90(np.asarray(raw.convert("RGB")), -1)  # orientation 6: shown turned 90° clockwise
+
+
+def test_a_phone_photo_with_an_exif_rotation_is_upright_and_its_displayed_size_depth_just_works(tmp_path):
+    shown = _exif_rotated(tmp_path)
+    depth = np.arange(30 * 20, dtype=np.float32).reshape(30, 20) / 100 + 1  # saved at the displayed size (H, W) = (30, 20)
+    save_depth_npy(tmp_path / "depth" / "phone.npy", depth)
+    dataset = RGBDFolder(tmp_path, size=14, augment=False)
+    image, read = dataset.pair(0)
+    assert np.asarray(image).tolist() == shown.tolist()  # upright, as a viewer shows it
+    np.testing.assert_array_equal(read, depth)
+    assert dataset[0]["pixel_values"].shape == (3, 14, 14)
+
+
+def test_a_depth_map_at_the_stored_size_of_a_rotated_photo_is_refused_saying_how_to_turn_it(tmp_path):
+    _exif_rotated(tmp_path)
+    save_depth_npy(tmp_path / "depth" / "phone.npy", np.ones((20, 30), np.float32))  # the unrotated sensor's size
+    with pytest.raises(ValueError, match=r"phone\.npy has shape \(20, 30\): the size of .*phone\.jpg as stored, but "
+                                         r"its EXIF orientation turns that photo to \(H, W\) = \(30, 20\).*np\.rot90"):
+        RGBDFolder(tmp_path)
+    save_depth_npy(tmp_path / "depth" / "phone.npy", np.ones((10, 10), np.float32), overwrite=True)
+    with pytest.raises(ValueError, match=r"phone\.npy has shape \(10, 10\) but .*phone\.jpg is \(H, W\) = \(30, 20\) "
+                                         r"as shown.*nearest"):
+        RGBDFolder(tmp_path)
+
+
+def test_save_rgbd_pair_takes_images_through_the_contract(tmp_path):
+    rgb = np.random.default_rng(2).integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    depth = np.full((20, 30), 2.0, np.float32)
+    save_rgbd_pair(tmp_path, "bgr", np.ascontiguousarray(rgb[:, :, ::-1]), depth, "npy", bgr=True)  # OpenCV's order
+    save_rgbd_pair(tmp_path, "unit", rgb / 255.0, depth, "npy")  # floats in [0, 1], not truncated to 0
+    alpha = np.dstack([rgb, np.zeros((20, 30), np.uint8)])  # fully transparent: white, as the contract says
+    save_rgbd_pair(tmp_path, "clear", Image.fromarray(alpha), depth, "npy")
+    dataset = RGBDFolder(tmp_path, augment=False)
+    images = {name: np.asarray(dataset.pair(i)[0]) for i, name in enumerate(dataset.names)}
+    assert images["bgr"].tolist() == images["unit"].tolist() == rgb.tolist()
+    assert (images["clear"] == 255).all()
+    with pytest.raises(ValueError, match=r"bad: the image has dtype int64"):
+        save_rgbd_pair(tmp_path, "bad", rgb.astype(np.int64), depth, "npy")
 
 
 def test_images_without_depth(tmp_path):
@@ -168,7 +229,7 @@ def test_mismatched_sizes_name_both_files(tmp_path):
     _folder(tmp_path, n=1)
     save_depth_npy(tmp_path / "depth" / "odd.npy", np.ones((10, 10), np.float32))
     Image.new("RGB", (30, 20)).save(tmp_path / "images" / "odd.png")
-    with pytest.raises(ValueError, match=r"odd\.npy has shape \(10, 10\) but .*odd\.png is \(H, W\) = \(20, 30\).*nearest"):
+    with pytest.raises(ValueError, match=r"odd\.npy has shape \(10, 10\) but .*odd\.png is \(H, W\) = \(20, 30\) as shown.*nearest"):
         find_pairs(tmp_path)
 
 

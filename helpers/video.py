@@ -2,7 +2,10 @@
 per-frame alignment, smoothing over time, and a flicker measure.
 
 Frames are RGB ``uint8`` arrays ``(H, W, 3)``. ``read_frames`` yields them one at a time and ``VideoWriter``
-writes them one at a time, so ``depth_video`` keeps only one batch in memory however long the video is.
+writes them one at a time, so ``depth_video`` keeps only one batch in memory however long the video is. Every
+frame goes through the one image contract (``helpers.images.as_rgb_image``): OpenCV decodes BGR, which
+``frame_image`` turns into RGB with ``bgr=True`` (the order is never guessed), and ``VideoWriter.write`` and
+``frame_image`` take any array or PIL image the contract does.
 OpenCV's pip wheels write MPEG-4 Part 2 (``mp4v``) into ``.mp4`` files; they have no H.264 encoder. Most
 players (VLC, QuickTime, Windows' Films & TV) play ``mp4v``; browsers mostly do not, which is why the
 notebook previews a clip as an animated GIF.
@@ -73,10 +76,19 @@ def video_info(path: str | Path) -> VideoInfo:
         capture.release()
 
 
-def read_frames(path: str | Path, max_frames: int | None = None, every: int = 1) -> Iterator[np.ndarray]:
-    """RGB uint8 frames of a video, one at a time (every ``every``-th frame, at most ``max_frames``)."""
-    import cv2
+def frame_image(frame, *, bgr: bool = False, label: str | None = None):
+    """A frame as an RGB PIL image, through the one contract (``helpers.images.as_rgb_image``).
 
+    ``frame``: an array as ``helpers.images`` describes (``bgr=True`` for OpenCV's order, as ``cv2.VideoCapture``
+    decodes) or a PIL image. ``label`` names the frame in errors, e.g. ``"frame 12 of clip.mp4"``.
+    """
+    from .images import as_rgb_image
+
+    return as_rgb_image(frame, bgr=bgr, label=label)
+
+
+def _images(path: str | Path, max_frames: int | None = None, every: int = 1):
+    """The frames of a video as RGB PIL images (``frame_image`` of OpenCV's BGR arrays), one at a time."""
     if every < 1:
         raise ValueError(f"every must be at least 1, got {every}.")
     capture = _capture(path)
@@ -88,7 +100,7 @@ def read_frames(path: str | Path, max_frames: int | None = None, every: int = 1)
                 break
             if index % every == 0:
                 count += 1
-                yield cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+                yield frame_image(bgr, bgr=True, label=f"frame {index} of {path}")
             index += 1
     finally:
         capture.release()
@@ -96,6 +108,12 @@ def read_frames(path: str | Path, max_frames: int | None = None, every: int = 1)
         path = Path(path).expanduser()
         raise ValueError(f"No frame of {path} could be decoded (the file holds no frames, or a codec OpenCV cannot "
                          f"decode): {_convert_hint(path)}.")
+
+
+def read_frames(path: str | Path, max_frames: int | None = None, every: int = 1) -> Iterator[np.ndarray]:
+    """RGB uint8 frames ``(H, W, 3)`` of a video, one at a time (every ``every``-th frame, at most ``max_frames``)."""
+    for image in _images(path, max_frames, every):
+        yield np.array(image)  # a writable copy: the caller owns it
 
 
 class VideoWriter:
@@ -123,13 +141,11 @@ class VideoWriter:
         self.size = (width, height)
 
     def write(self, frame: np.ndarray) -> None:
-        """Append one RGB uint8 frame ``(H, W, 3)``."""
+        """Append one frame: an RGB uint8 array ``(H, W, 3)``, or any array or PIL image ``frame_image`` takes."""
         import cv2
 
-        frame = np.asarray(frame)
-        if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
-            raise ValueError(f"{self.path}: frame {self.frames} must be an RGB uint8 array (H, W, 3), "
-                             f"got {frame.dtype} {frame.shape}.")
+        if not (isinstance(frame, np.ndarray) and frame.ndim == 3 and frame.shape[2] == 3 and frame.dtype == np.uint8):
+            frame = np.asarray(frame_image(frame, label=f"{self.path}: frame {self.frames}"))
         height, width = frame.shape[:2]
         if self._writer is None:
             self._open(width, height)
@@ -412,22 +428,22 @@ def depth_video(source: str | Path, out_path: str | Path, depth_fn: Callable[[li
                 fps: float | None = None, progress: bool = True) -> VideoRun:
     """Stream a video through ``depth_fn`` in batches and write ``photo | coloured depth`` side by side to ``out_path``.
 
-    ``depth_fn(images)`` maps a list of PIL images to a list of depth maps (e.g. ``helpers.predict_depth``).
+    ``depth_fn(images)`` maps a list of RGB PIL images (``frame_image`` of each decoded frame) to a list of depth
+    maps (e.g. ``helpers.predict_depth``).
     ``stabilize=True``: each map is aligned (scale and shift) to the previous one, and the colours use one range
     for the whole clip, taken from the first frame (2nd-98th percentile); ``False``: every frame is coloured by
     its own min and max, the naive way. ``ema_alpha`` adds smoothing over time. ``label`` and ``watermark`` go to
     ``side_by_side`` (pass ``watermark=helpers.is_stand_in(model)``). Memory holds one batch.
     """
-    from PIL import Image
     from tqdm.auto import tqdm
 
     info = video_info(source)
     total = min(info.frames, max_frames) if max_frames is not None and info.frames else (info.frames or max_frames)
-    waiting: list[np.ndarray] = []  # frames whose maps are on their way through the generators below
+    waiting: list = []  # frames whose maps are on their way through the generators below
 
     def raw_maps() -> Iterator[np.ndarray]:
-        for batch in batched(read_frames(source, max_frames=max_frames), batch_size):
-            maps = depth_fn([Image.fromarray(f) for f in batch])
+        for batch in batched(_images(source, max_frames=max_frames), batch_size):
+            maps = depth_fn(batch)
             for frame, values in zip(batch, maps):
                 waiting.append(frame)
                 yield np.asarray(values, dtype=np.float32)
@@ -445,7 +461,7 @@ def depth_video(source: str | Path, out_path: str | Path, depth_fn: Callable[[li
             if stabilize and value_range is None:
                 value_range = clip_range([values], percentiles=(2.0, 98.0))
             picture = _colour(values, kind, value_range if stabilize else None)
-            out.write(side_by_side(waiting.pop(0), picture, label, watermark))
+            out.write(side_by_side(np.asarray(waiting.pop(0)), picture, label, watermark))
             bar.update(1)
     return VideoRun(out.path, out.frames, time.perf_counter() - start, value_range)
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from helpers.video import (
-    VideoWriter, align_frames, align_to_reference, batched, camera_move, clip_range, depth_video, ema, flicker, gif,
-    lag, normalize, read_frames, side_by_side, video_info, write_video,
+    VideoWriter, align_frames, align_to_reference, batched, camera_move, clip_range, depth_video, ema, flicker,
+    frame_image, gif, lag, normalize, read_frames, side_by_side, video_info, write_video,
 )
 
 RNG = np.random.default_rng(0)
@@ -139,8 +139,36 @@ def test_frames_of_changing_size_are_refused_naming_the_file_and_the_frame(tmp_p
         out.write(np.zeros((48, 64, 3), np.uint8))
         with pytest.raises(ValueError, match=r"mixed\.mp4: frame 1 is 32x48 but the video is 64x48.*resize"):
             out.write(np.zeros((48, 32, 3), np.uint8))
-        with pytest.raises(ValueError, match="RGB uint8"):
-            out.write(np.zeros((48, 64), np.float32))
+        with pytest.raises(ValueError, match=r"mixed\.mp4: frame 1 holds floats from 3 to 3, but an image's floats "
+                                             r"must lie in \[0, 1\]"):
+            out.write(np.full((48, 64), 3.0, np.float32))  # the image contract's rule, naming the file and frame
+        with pytest.raises(ValueError, match=r"mixed\.mp4: frame 1 has shape \(3, 48, 64\): channels first"):
+            out.write(np.zeros((3, 48, 64), np.uint8))
+        out.write(np.full((48, 64), 0.5, np.float32))  # grey floats in [0, 1]: taken, as everywhere
+        assert out.frames == 2
+
+
+RED = (220, 30, 40)  # RGB: a colour whose channel order shows (BGR would read it as blue)
+
+
+def test_frames_are_rgb_through_the_image_contract(tmp_path):
+    frame = np.broadcast_to(np.uint8(RED), (48, 64, 3))
+    path = write_video(tmp_path / "red.mp4", [frame] * 3, fps=5)
+    for read in read_frames(path):  # OpenCV decodes BGR; frame_image(..., bgr=True) turns it into RGB
+        assert np.abs(read.astype(int) - RED).max() <= 8 and read.flags.writeable
+    seen = []
+
+    def spy(images):
+        seen.extend(images)
+        return _fake_depth(images)
+
+    depth_video(path, tmp_path / "out.mp4", spy, batch_size=2, progress=False)
+    assert len(seen) == 3 and all(image.mode == "RGB" and image.size == (64, 48) for image in seen)
+    assert np.abs(np.asarray(seen[0]).astype(int) - RED).max() <= 8
+    bgr = np.ascontiguousarray(frame[:, :, ::-1])  # as cv2.imread or cv2.VideoCapture hold it
+    assert np.asarray(frame_image(bgr, bgr=True)).tolist() == frame.tolist()
+    with pytest.raises(ValueError, match=r"frame 7 of clip\.mp4 has dtype int64"):
+        frame_image(bgr.astype(np.int64), label="frame 7 of clip.mp4")
 
 
 def test_batched_side_by_side_and_gif():

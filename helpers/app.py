@@ -10,6 +10,12 @@ Two layers, as in the notebook:
 - ``depth_app()``: the ``gr.Blocks`` around it: upload / webcam / clipboard, a model choice with its licence,
   photo <-> depth slider, colormap, downloads, a 3-D view with the edge threshold, messages for bad uploads.
 
+Every photo, from a file, the webcam or the clipboard, is read by ``helpers.load_image`` (the one image contract,
+``helpers.images``): the browser's upload arrives as a file, a webcam frame sent inline is written to a file
+first. Result files go to one temporary folder per app (``ResultFolder``): a sub-folder per request, only the
+newest ``KEEP_RESULTS`` kept, the whole folder removed when the app closes or Python exits; Gradio's own copies
+of uploads and downloads are deleted an hour after they were made (``delete_cache``).
+
 Offline by design: no analytics, never ``share=True`` (which downloads a tunnel program); Gradio serves its own
 fonts and scripts. The app binds to 127.0.0.1 unless you pass another ``--host``.
 """
@@ -19,8 +25,11 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
+import shutil
 import tempfile
 import threading
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +44,7 @@ from .data import DATA, bundled_file, load_image
 from .depthio import DEPTH_PNG_SCALE, save_depth_npy, save_depth_png16
 from .env import pick_device
 from .geometry import PointCloud, discontinuity_mask, point_cloud, write_ply
+from .images import MAX_PIXELS, ImageTooLargeError, describe
 from .standins import STAND_IN_LABEL, is_stand_in
 from .viz import colorize
 
@@ -47,6 +57,8 @@ MODELS = {
 DEFAULT_MODEL = "Depth Anything V2 Metric Indoor Small: metres"
 COLORMAPS = ("magma", "viridis", "turbo", "inferno", "gray")
 MAX_SIDE = 2048  # larger photos are reduced to this many pixels on their long side (the models work near 518 px)
+KEEP_RESULTS = 32  # the app keeps the result files of this many recent requests; older ones are deleted
+CACHE_HOURS = 1  # Gradio's copies of uploads and downloads are deleted after this long
 MAX_POINTS = 150_000  # the point cloud keeps every k-th pixel so that it stays below this (a light 3-D view)
 EDGE_JUMP = 0.05  # notebook 06: drop pixels next to a depth jump of more than 5 %
 EXAMPLES = ("coffee", "chelsea", "motorcycle_left")  # bundled photos (data/)
@@ -86,20 +98,25 @@ def load_model(checkpoint: str, device: str | None = None) -> tuple[Any, Any]:
         return _MODELS[(checkpoint, device)]
 
 
-def read_photo(source, max_side: int = MAX_SIDE, name: str | None = None) -> tuple[Image.Image, list[str]]:
+def read_photo(source, max_side: int = MAX_SIDE, name: str | None = None, *,
+               bgr: bool = False) -> tuple[Image.Image, list[str]]:
     """An upright RGB photo (``helpers.load_image``), reduced to ``max_side`` on its long side, and any notice.
 
-    Files that are not images, truncated files and pictures too large to decode raise ``ValueError`` with a
-    message that names the file as the user knows it (``name``).
+    ``source``: anything ``helpers.load_image`` takes (a path, a registry name, a PIL image, a NumPy array;
+    ``bgr=True`` for OpenCV's arrays). Files that are not images, truncated files and pictures above the
+    contract's pixel limit raise ``ValueError`` with a message that names the file as the user knows it (``name``).
     """
-    label = name or (Path(str(source)).name if not isinstance(source, Image.Image) else "the picture")
+    is_file = isinstance(source, (str, os.PathLike))
+    label = name or (Path(str(source)).name if is_file else describe(source))
     try:
-        image = load_image(source)
-    except (ValueError, OSError, Image.DecompressionBombError) as err:
-        message = str(err).replace(str(source), label) if not isinstance(source, Image.Image) else str(err)
-        if isinstance(err, Image.DecompressionBombError):
-            message = f"{label} has too many pixels to decode safely ({err}); reduce it first."
-        raise ValueError(message) from err
+        image = load_image(source, bgr=bgr)
+    except ImageTooLargeError as err:  # the app has no max_pixels switch: the user reduces the photo
+        size = re.search(r" is (\S+ pixels \([\d.]+ megapixels\))", str(err))
+        raise ValueError(f"{label} is {size.group(1) if size else 'too large'}, more than the app reads "
+                         f"({MAX_PIXELS / 1e6:g} megapixels); reduce it first (any photo editor), then upload it "
+                         "again.") from err
+    except (ValueError, OSError) as err:
+        raise ValueError(str(err).replace(str(source), label) if is_file else str(err)) from err
     notices = []
     if max(image.size) > max_side:
         width, height = image.size
@@ -158,14 +175,18 @@ def depth_results(
     max_side: int = MAX_SIDE,
     max_points: int = MAX_POINTS,
     device: str | None = None,
+    bgr: bool = False,
 ) -> DepthResults:
-    """One photo (path, registry name or PIL image) -> coloured depth, depth file, camera and point cloud.
+    """One photo -> coloured depth, depth file, camera and point cloud.
 
+    ``photo``: anything ``helpers.load_image`` takes: a path, a registry name, a PIL image or a NumPy array
+    (``bgr=True`` for OpenCV's order), as ``helpers.images`` writes down.
     ``edge_jump``: drop points next to a relative depth jump larger than this (0 keeps every point).
     ``hfov_deg``: the field of view assumed when the photo's EXIF has no focal length. Files go to ``out_dir``
-    (default: a new temporary folder), named after ``name`` or the photo. Point clouds only for metric models.
+    (default: a new temporary folder, yours to delete; the app passes ``ResultFolder.new()``), named after ``name``
+    or the photo. Point clouds only for metric models.
     """
-    image, notices = read_photo(photo, max_side=max_side, name=name)
+    image, notices = read_photo(photo, max_side=max_side, name=name, bgr=bgr)
     processor, model = load_model(checkpoint, device=device)
     depth = predict_depth(model, processor, [image], progress=False)[0]
     metric, stand_in = is_metric_model(model), is_stand_in(model)
@@ -219,8 +240,47 @@ def _view_file(results: DepthResults) -> Path:
     return write_ply(results.cloud_file.with_name(results.cloud_file.stem + "_view.ply"), flipped, overwrite=True)
 
 
-def _uploaded_path(payload) -> tuple[str, str]:
-    """(path on the server, the name the user gave it) of an image payload passed without preprocessing."""
+class ResultFolder:
+    """One temporary folder for an app's result files: ``new()`` gives a sub-folder per request and deletes all
+    but the newest ``keep``; the whole folder is removed by ``close()``, when the object is garbage-collected,
+    or when Python exits, so that a long-running app holds a bounded number of files."""
+
+    def __init__(self, keep: int = KEEP_RESULTS, prefix: str = "depth-app-"):
+        if keep < 1:
+            raise ValueError(f"keep must be at least 1 (the request being answered), got {keep}.")
+        self.keep, self._prefix = keep, prefix
+        self._count = 0
+        self._lock = threading.Lock()
+        self._open()
+
+    def _open(self) -> None:
+        self.path = Path(tempfile.mkdtemp(prefix=self._prefix))
+        self._remove = weakref.finalize(self, shutil.rmtree, self.path, ignore_errors=True)  # also at exit
+
+    def new(self) -> Path:
+        """A fresh sub-folder for one request; the oldest beyond ``keep`` are deleted."""
+        with self._lock:
+            if not self._remove.alive:  # used again after close() (an app launched again): a new folder
+                self._open()
+            self._count += 1
+            folder = self.path / f"request-{self._count:06d}"
+            folder.mkdir(parents=True)
+            requests = [p for p in self.path.iterdir() if p.is_dir() and p.name.startswith("request-")]
+            old = sorted(requests, key=lambda p: int(p.name.split("-")[1]))[:-self.keep]
+        for path in old:
+            shutil.rmtree(path, ignore_errors=True)
+        return folder
+
+    def close(self) -> None:
+        """Remove the folder and everything in it (again: a no-op)."""
+        self._remove()
+
+
+def _uploaded_path(payload, folder: Path | None = None) -> tuple[str, str]:
+    """(path on the server, the name the user gave it) of an image payload passed without preprocessing.
+
+    A picture sent inline (a webcam frame as a data URL) is written to ``folder`` (default: a temporary file).
+    """
     if payload is None:
         raise ValueError("No photo yet: upload one, take one with the webcam, paste one, or pick an example.")
     if isinstance(payload, dict):
@@ -235,22 +295,33 @@ def _uploaded_path(payload) -> tuple[str, str]:
             data = base64.b64decode(url.split(",", 1)[1], validate=True)
         except (binascii.Error, ValueError) as err:
             raise ValueError("The picture sent by the browser could not be decoded; try again.") from err
-        with tempfile.NamedTemporaryFile(prefix="depth-app-", suffix=".png", delete=False) as file:
-            file.write(data)
-        path, name = file.name, name or "webcam.png"
+        if folder is not None:
+            file = folder / "webcam.png"
+            file.write_bytes(data)
+            path = str(file)
+        else:
+            with tempfile.NamedTemporaryFile(prefix="depth-app-", suffix=".png", delete=False) as file:
+                file.write(data)
+            path = file.name
+        name = name or "webcam.png"
     if not path:
         raise ValueError("The upload did not arrive as a file; try again or save the picture and upload the file.")
     return str(path), name or Path(str(path)).name
 
 
-def run_app(payload, label: str, cmap: str, edge_percent: float, hfov_deg: float):
-    """The app's one event: every output from one photo; a bad upload becomes a ``gr.Error`` with the reason."""
+def run_app(payload, label: str, cmap: str, edge_percent: float, hfov_deg: float,
+            store: ResultFolder | None = None):
+    """The app's one event: every output from one photo; a bad upload becomes a ``gr.Error`` with the reason.
+
+    The files go to a new sub-folder of ``store`` (the app's ``ResultFolder``; default: a new temporary folder).
+    """
     import gradio as gr
 
     try:
-        path, name = _uploaded_path(payload)
+        folder = store.new() if store is not None else Path(tempfile.mkdtemp(prefix="depth-app-"))
+        path, name = _uploaded_path(payload, folder)
         results = depth_results(path, MODELS[label], cmap=cmap, edge_jump=edge_percent / 100.0, hfov_deg=hfov_deg,
-                                name=name)
+                                name=name, out_dir=folder)
     except (ValueError, OSError) as err:
         raise gr.Error(str(err), duration=None) from err
     lines = [f"**⚠️ {n}**" if n.startswith(STAND_IN_LABEL) else n for n in results.notices]
@@ -270,13 +341,23 @@ def run_app(payload, label: str, cmap: str, edge_percent: float, hfov_deg: float
     return (photo, results.picture), files, view, "\n\n".join(f"- {line}" for line in lines)
 
 
-def depth_app():
-    """The ``gr.Blocks`` app; call ``.launch()`` on it (``python -m helpers.app`` does)."""
+def depth_app(keep_results: int = KEEP_RESULTS):
+    """The ``gr.Blocks`` app; call ``.launch()`` on it (``python -m helpers.app`` does).
+
+    Its result files live in ``demo.result_folder`` (a ``ResultFolder`` keeping the newest ``keep_results``
+    requests), removed by ``demo.close()`` or when Python exits.
+    """
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import gradio as gr
 
     examples = [str(bundled_file(name)) for name in EXAMPLES]
-    with gr.Blocks(title="Depth from one photo", analytics_enabled=False) as demo:
+    store = ResultFolder(keep_results)
+
+    def run(payload, label: str, cmap: str, edge_percent: float, hfov_deg: float):
+        return run_app(payload, label, cmap, edge_percent, hfov_deg, store=store)
+
+    age = CACHE_HOURS * 3600
+    with gr.Blocks(title="Depth from one photo", analytics_enabled=False, delete_cache=(age // 4, age)) as demo:
         gr.Markdown("# Depth from one photo\nUpload a photo (or use the webcam, paste one, or pick an example), "
                     "choose a model, and get its depth map, the depth file and a 3-D view.")
         with gr.Row():
@@ -304,8 +385,18 @@ def depth_app():
         outputs = [slider, files, view, status]
         # preprocess=False: the app opens the uploaded file itself (helpers.load_image), so a file that is not a
         # picture gets a clear message instead of a decoder error, and the EXIF focal length is still there
-        button.click(run_app, inputs, outputs, preprocess=False, api_name="depth")
-        edge.release(run_app, inputs, outputs, preprocess=False, api_name=False)
+        button.click(run, inputs, outputs, preprocess=False, api_name="depth")
+        edge.release(run, inputs, outputs, preprocess=False, api_name=False)
+    demo.result_folder = store
+    close = demo.close
+
+    def close_and_clean(*args, **kwargs):  # demo.close() also removes the result files
+        try:
+            return close(*args, **kwargs)
+        finally:
+            store.close()
+
+    demo.close = close_and_clean
     return demo
 
 

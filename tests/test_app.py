@@ -2,10 +2,15 @@
 
 Upload -> depth, the 16-bit file read back with the scale it states, the PLY read back with the point count the
 app reports and the geometry of the photo's EXIF focal length; bad uploads -> a clear message, and the app answers
-the next request.
+the next request; result files bounded (one folder per app, the newest requests kept, removed on close).
 """
 
+import gc
 import io
+import struct
+import zlib
+
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,7 +20,9 @@ import helpers
 from helpers.camera import EXIF_IFD, FOCAL_35MM_TAG, ORIENTATION_TAG
 
 gradio_client = pytest.importorskip("gradio_client")
-from helpers.app import DEFAULT_MODEL, MODELS, RELATIVE_NOTE, depth_app, depth_results  # noqa: E402
+from helpers.app import (  # noqa: E402
+    DEFAULT_MODEL, MODELS, RELATIVE_NOTE, ResultFolder, depth_app, depth_results, run_app,
+)
 
 RELATIVE = "Depth Anything V2 Small: relative"
 
@@ -89,6 +96,58 @@ def test_bad_uploads_get_a_message_and_the_app_keeps_answering(app, tmp_path):
     assert [f.rsplit("/", 1)[-1] for f in files] == ["grey16_relative.npy"]
     assert np.load(files[0]).shape == (64, 96)
     assert view is None and RELATIVE_NOTE in status
+    # a photo above the image contract's pixel limit: refused from its header, named, with what to do
+    with pytest.raises(gradio_client.exceptions.AppError,
+                       match=r"huge\.png is 20000×12000 pixels \(240\.0 megapixels\), more than the app reads "
+                             r"\(200 megapixels\); reduce it first"):
+        call(client, _png_header(tmp_path / "huge.png", 20000, 12000))
+    demo, _ = app
+    kept = list(demo.result_folder.path.iterdir())  # the app's results live in its one folder
+    assert 1 <= len(kept) <= demo.result_folder.keep
+
+
+def _png_header(path, width, height):
+    """A PNG that states its size and holds no pixels: enough for the pixel limit, which reads only the header."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+                     + chunk(b"IEND", b""))
+    return path
+
+
+def test_result_files_are_bounded_and_removed_with_the_app(tmp_path):
+    photo = tmp_path / "small.png"
+    Image.new("RGB", (24, 16), (40, 80, 120)).save(photo)
+    store = ResultFolder(keep=2)
+    root = store.path
+    for _ in range(4):
+        _, files, _, _ = run_app({"path": str(photo), "orig_name": "small.png"}, RELATIVE, "magma", 5.0, 55.0,
+                                 store=store)
+    assert sorted(p.name for p in root.iterdir()) == ["request-000003", "request-000004"]  # the oldest deleted
+    assert all(Path(f).is_file() and Path(f).is_relative_to(root / "request-000004") for f in files)
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 6)).save(buffer, "PNG")
+    url = "data:image/png;base64," + __import__("base64").b64encode(buffer.getvalue()).decode()
+    run_app({"path": None, "url": url}, RELATIVE, "magma", 5.0, 55.0, store=store)  # a webcam frame sent inline
+    assert (root / "request-000005" / "webcam.png").is_file() and len(list(root.iterdir())) == 2
+    store.close()
+    assert not root.exists()
+    again = store.new()  # used after close (an app launched again): a new folder, removed in its turn
+    assert again.is_dir() and not again.is_relative_to(root)
+    second = store.path
+    del store
+    gc.collect()
+    assert not second.exists()  # garbage-collected (and at exit: weakref.finalize)
+
+
+def test_the_app_owns_one_result_folder_removed_by_close_and_prunes_gradios_cache():
+    demo = depth_app(keep_results=3)
+    folder = demo.result_folder.path
+    assert folder.is_dir() and demo.result_folder.keep == 3
+    assert demo.delete_cache == (900, 3600)  # Gradio's copies of uploads and downloads: deleted after an hour
+    demo.close()
+    assert not folder.exists()
 
 
 def test_a_very_large_photo_is_reduced_with_a_notice(tmp_path):

@@ -1,23 +1,32 @@
 """One input contract (helpers.images) for every entry point that takes images, table-driven.
 
 Every input kind (files in many modes and formats, PIL images, NumPy arrays as users hold them, degenerate
-shapes) goes through every entry point (predict_depth, depth_batch, predict_folder for files, predict_onnx),
-and each map is compared with predict_depth's for the equivalent RGB image, built here independently of
-helpers: exactly for the PyTorch entry points, within 1e-4 of the peak for ONNX Runtime (its float arithmetic
-differs from PyTorch's; tests/test_deploy.py holds it to the same bound). The model's input is kept at 56 px
+shapes) goes through every entry point (predict_depth, depth_batch, predict_folder for files, predict_onnx,
+the app's depth_results, a video frame through helpers.video.frame_image for images in memory, the fine-tuning
+dataset RGBDFolder for files), and each map is compared with predict_depth's for the equivalent RGB image,
+built here independently of helpers: exactly for the PyTorch entry points, within 1e-4 of the peak for ONNX
+Runtime (its float arithmetic differs from PyTorch's; tests/test_deploy.py holds it to the same bound). The
+dataset yields no map: its image (``pair``) must equal the RGB image and its ``pixel_values`` the same image
+resized and normalised here, with the depth file, written at the displayed size, read back aligned. The model's input is kept at 56 px
 (``processor_kwargs``) so that the table stays fast; the code path is the same at any size.
 """
 
+import copy
 import re
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from helpers import app
 from helpers.batch import depth_batch, predict_depth, predict_folder
 from helpers.deploy import max_relative_difference, onnx_session, predict_onnx
+from helpers.depthio import save_depth_npy
+from helpers.finetune import RGBDFolder
 from helpers.images import ImageTooLargeError, as_rgb_image
+from helpers.video import frame_image
 
 SMALL = {"size": {"height": 56, "width": 56}}
 ONNX_TOLERANCE = 1e-4  # max |onnx - eager| / max |eager|
@@ -130,9 +139,13 @@ for _h, _w in DEGENERATE:
                                                        _pixels(h, w))
     IN_MEMORY[f"array, {_h}×{_w}"] = lambda f, h=_h, w=_w: (_pixels(h, w), _pixels(h, w))
 
-ENTRY_POINTS = ["predict_depth", "depth_batch", "predict_folder", "predict_onnx"]
+ENTRY_POINTS = ["predict_depth", "depth_batch", "predict_folder", "predict_onnx", "app depth_results",
+                "video frame_image", "RGBDFolder"]
+FILES_ONLY = {"predict_folder", "RGBDFolder"}  # a folder holds files
+IN_MEMORY_ONLY = {"video frame_image"}  # a decoded frame is an array (OpenCV's: BGR)
 TABLE = [(kind, entry) for kind in [*FILES, *IN_MEMORY] for entry in ENTRY_POINTS
-         if entry != "predict_folder" or kind in FILES]  # a folder holds files
+         if (entry not in FILES_ONLY or kind in FILES) and (entry not in IN_MEMORY_ONLY or kind in IN_MEMORY)]
+RELATIVE = app.MODELS["Depth Anything V2 Small: relative"]
 
 
 @pytest.fixture(scope="module")
@@ -146,18 +159,62 @@ def session(tiny_onnx):
     return onnx_session(tiny_onnx.path, threads=1)
 
 
+@pytest.fixture(scope="module")
+def references(tiny_depth_anything):
+    """kind -> predict_depth's map of the RGB image it means, computed once per kind."""
+    return {}
+
+
 def _reference(model, processor, expected):
     return predict_depth(model, processor, [Image.fromarray(np.ascontiguousarray(expected))], processor_kwargs=SMALL,
                          progress=False)[0]
 
 
+@pytest.fixture
+def app_model(tiny_depth_anything, monkeypatch):
+    """The app's model cache holding the tiny stand-in with its processor set to SMALL's input size."""
+    model, processor = tiny_depth_anything
+    small = copy.deepcopy(processor)
+    small.size = dict(SMALL["size"])
+    monkeypatch.setitem(app._MODELS, (RELATIVE, "cpu"), (small, model))
+
+
+def _dataset_sample(source, expected, tmp_path):
+    """RGBDFolder over a folder holding the file and a depth map at its displayed size: (dataset, depth written)."""
+    folder = tmp_path / "rgbd"
+    (folder / "images").mkdir(parents=True)
+    shutil.copy(source, folder / "images")
+    height, width = expected.shape[:2]
+    depth = (1.0 + np.arange(height * width, dtype=np.float32).reshape(height, width) / 8).astype(np.float32)
+    save_depth_npy(folder / "depth" / f"{Path(source).stem}.npy", depth)
+    return RGBDFolder(folder, size=14, augment=False, max_depth=1e6), depth
+
+
+def _check_dataset(dataset, depth, expected):
+    import torch
+    import torch.nn.functional as F
+
+    image, read = dataset.pair(0)
+    assert np.asarray(image).tolist() == np.ascontiguousarray(expected).tolist()
+    np.testing.assert_array_equal(read, depth)  # pixel-aligned with the image as displayed
+    pixels = torch.from_numpy(np.ascontiguousarray(expected).astype(np.float32) / 255.0).permute(2, 0, 1)
+    pixels = F.interpolate(pixels[None], size=(14, 14), mode="bilinear", antialias=True)[0]
+    mean, std = torch.tensor(dataset.mean).view(3, 1, 1), torch.tensor(dataset.std).view(3, 1, 1)
+    torch.testing.assert_close(dataset[0]["pixel_values"], (pixels - mean) / std, rtol=0, atol=1e-6)
+
+
 @pytest.mark.parametrize("kind, entry", TABLE, ids=[f"{kind} | {entry}" for kind, entry in TABLE])
 def test_every_input_kind_through_every_entry_point_equals_predict_depth_on_its_rgb_image(
-        kind, entry, kinds, tiny_depth_anything, session, tmp_path):
+        kind, entry, kinds, references, tiny_depth_anything, session, app_model, tmp_path):
     model, processor = tiny_depth_anything
     source, expected, options = kinds[kind]
     assert np.asarray(as_rgb_image(source, **options)).tolist() == np.ascontiguousarray(expected).tolist()
-    reference = _reference(model, processor, expected)
+    if entry == "RGBDFolder":
+        _check_dataset(*_dataset_sample(source, expected, tmp_path), expected)
+        return
+    if kind not in references:
+        references[kind] = _reference(model, processor, expected)
+    reference = references[kind]
     if entry == "predict_depth":
         found = predict_depth(model, processor, [source], processor_kwargs=SMALL, progress=False, **options)[0]
     elif entry == "depth_batch":
@@ -170,6 +227,14 @@ def test_every_input_kind_through_every_entry_point_equals_predict_depth_on_its_
                                 batch_size=1, progress=False, **options)
         [found] = result.depths.values()
         assert np.load(next((tmp_path / "depth").glob("*.npy"))).tolist() == found.tolist()
+    elif entry == "app depth_results":
+        results = app.depth_results(source, RELATIVE, out_dir=tmp_path, device="cpu", **options)
+        assert np.asarray(results.image).tolist() == np.ascontiguousarray(expected).tolist()
+        assert np.load(results.depth_file).tolist() == results.depth.tolist()
+        found = results.depth
+    elif entry == "video frame_image":
+        found = predict_depth(model, processor, [frame_image(source, **options)], processor_kwargs=SMALL,
+                              progress=False)[0]
     else:
         found = predict_onnx(session, processor, source, processor_kwargs=SMALL, **options).numpy()
     assert found.shape == expected.shape[:2] and found.dtype == np.float32 and np.isfinite(found).all()

@@ -98,23 +98,23 @@ def load_model(checkpoint: str, device: str | None = None) -> tuple[Any, Any]:
         return _MODELS[(checkpoint, device)]
 
 
-def read_photo(source, max_side: int = MAX_SIDE, name: str | None = None, *,
-               bgr: bool = False) -> tuple[Image.Image, list[str]]:
+def read_photo(source, max_side: int = MAX_SIDE, name: str | None = None, *, bgr: bool = False,
+               max_pixels: int | None = MAX_PIXELS) -> tuple[Image.Image, list[str]]:
     """An upright RGB photo (``helpers.load_image``), reduced to ``max_side`` on its long side, and any notice.
 
     ``source``: anything ``helpers.load_image`` takes (a path, a registry name, a PIL image, a NumPy array;
-    ``bgr=True`` for OpenCV's arrays). Files that are not images, truncated files and pictures above the
-    contract's pixel limit raise ``ValueError`` with a message that names the file as the user knows it (``name``).
+    ``bgr=True`` for OpenCV's arrays). Files that are not images, truncated files and pictures above
+    ``max_pixels`` (None: no limit) raise ``ValueError`` with a message that names the file as the user knows it (``name``).
     """
     is_file = isinstance(source, (str, os.PathLike))
     label = name or (Path(str(source)).name if is_file else describe(source))
     try:
-        image = load_image(source, bgr=bgr)
+        image = load_image(source, bgr=bgr, max_pixels=max_pixels)
     except ImageTooLargeError as err:  # the app has no max_pixels switch: the user reduces the photo
         size = re.search(r" is (\S+ pixels \([\d.]+ megapixels\))", str(err))
         raise ValueError(f"{label} is {size.group(1) if size else 'too large'}, more than the app reads "
-                         f"({MAX_PIXELS / 1e6:g} megapixels); reduce it first (any photo editor), then upload it "
-                         "again.") from err
+                         f"({max_pixels / 1e6:g} megapixels); reduce it first (any photo editor), then upload it "
+                         "again (in Python: depth_results(..., max_pixels=None) reads it).") from err
     except (ValueError, OSError) as err:
         raise ValueError(str(err).replace(str(source), label) if is_file else str(err)) from err
     notices = []
@@ -176,17 +176,18 @@ def depth_results(
     max_points: int = MAX_POINTS,
     device: str | None = None,
     bgr: bool = False,
+    max_pixels: int | None = MAX_PIXELS,
 ) -> DepthResults:
     """One photo -> coloured depth, depth file, camera and point cloud.
 
     ``photo``: anything ``helpers.load_image`` takes: a path, a registry name, a PIL image or a NumPy array
-    (``bgr=True`` for OpenCV's order), as ``helpers.images`` writes down.
+    (``bgr=True`` for OpenCV's order), as ``helpers.images`` writes down; above ``max_pixels`` it is refused.
     ``edge_jump``: drop points next to a relative depth jump larger than this (0 keeps every point).
     ``hfov_deg``: the field of view assumed when the photo's EXIF has no focal length. Files go to ``out_dir``
     (default: a new temporary folder, yours to delete; the app passes ``ResultFolder.new()``), named after ``name``
     or the photo. Point clouds only for metric models.
     """
-    image, notices = read_photo(photo, max_side=max_side, name=name, bgr=bgr)
+    image, notices = read_photo(photo, max_side=max_side, name=name, bgr=bgr, max_pixels=max_pixels)
     processor, model = load_model(checkpoint, device=device)
     depth = predict_depth(model, processor, [image], progress=False)[0]
     metric, stand_in = is_metric_model(model), is_stand_in(model)

@@ -29,6 +29,7 @@ import numpy as np
 
 from .batch import IMAGE_SUFFIXES  # the photos predict_folder reads: .png .jpg .jpeg .bmp .tif .tiff .webp
 from .depthio import load_depth_png16, png_depth_scale, save_depth_npy, save_depth_png16
+from .images import MAX_PIXELS
 from .standins import MARKER, is_stand_in
 
 LAYOUT = "DATA_DIR/images/NAME.jpg|png|... with DATA_DIR/depth/NAME.png (16-bit, stated scale) or DATA_DIR/depth/NAME.npy (metres)"
@@ -88,13 +89,13 @@ def read_depth(path, png_scale: float | None = None) -> np.ndarray:
 _TURNED = (5, 6, 7, 8)  # EXIF orientations that swap width and height
 
 
-def _stored_and_displayed_size(path: Path) -> tuple[tuple[int, int], tuple[int, int]]:
+def _stored_and_displayed_size(path: Path, max_pixels: int | None = MAX_PIXELS):
     """(H, W) of an image file as stored and as displayed (after its EXIF orientation), from its header."""
     from PIL import Image
 
     from .images import check_image_file
 
-    width, height = check_image_file(path)  # not an image, truncated header, too many pixels: errors naming it
+    width, height = check_image_file(path, max_pixels)  # not an image, truncated header, too many pixels: errors naming it
     with Image.open(path) as image:
         orientation = image.getexif().get(0x0112, 1)
     return (height, width), ((width, height) if orientation in _TURNED else (height, width))
@@ -109,9 +110,9 @@ def _depth_shape(path: Path) -> tuple[int, ...]:
         return depth.height, depth.width
 
 
-def _check_aligned(image: Path, depth: Path) -> None:
+def _check_aligned(image: Path, depth: Path, max_pixels: int | None = MAX_PIXELS) -> None:
     """The depth map has the photo's displayed (H, W), or a clear error naming both files and what to do."""
-    stored, displayed = _stored_and_displayed_size(image)
+    stored, displayed = _stored_and_displayed_size(image, max_pixels)
     shape = _depth_shape(depth)
     if shape == displayed:
         return
@@ -128,8 +129,10 @@ def _check_aligned(image: Path, depth: Path) -> None:
     )
 
 
-def find_pairs(folder) -> list[tuple[str, Path, Path]]:
-    """``(name, image path, depth path)`` for every pair in the folder layout; clear errors for what is missing."""
+def find_pairs(folder, max_pixels: int | None = MAX_PIXELS) -> list[tuple[str, Path, Path]]:
+    """``(name, image path, depth path)`` for every pair in the folder layout; clear errors for what is missing.
+
+    A photo above ``max_pixels`` (None: no limit) is refused, naming it (``helpers.images.MAX_PIXELS``)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"No folder at {folder}. Expected the layout {LAYOUT}.")
@@ -155,7 +158,7 @@ def find_pairs(folder) -> list[tuple[str, Path, Path]]:
             "(16-bit, stated scale) or depth/NAME.npy (metres) for each, or move those images out of the folder."
         )
     for _, image, depth in pairs:
-        _check_aligned(image, depth)
+        _check_aligned(image, depth, max_pixels)
     return pairs
 
 
@@ -198,13 +201,16 @@ class RGBDFolder:
     ``dataset[i]`` gives a training sample: ``pixel_values`` (3, size, size) normalised with the processor's
     mean and std, ``depth`` (size, size) in metres (0 where invalid) and ``valid`` (bool), after
     ``joint_augment`` when ``augment``. ``dataset.pair(i)`` gives the untouched ``(PIL image, depth)`` for evaluation.
+    ``max_pixels``: photos above it are refused (None: no limit), as everywhere in ``helpers.images``.
     """
 
     def __init__(self, folder, size: int = 266, max_depth: float = 20.0, augment: bool = True,
                  mean: Iterable[float] = (0.485, 0.456, 0.406), std: Iterable[float] = (0.229, 0.224, 0.225),
-                 png_scale: float | None = None, scale_range: tuple[float, float] = (1.0, 1.25), jitter: float = 0.2):
+                 png_scale: float | None = None, scale_range: tuple[float, float] = (1.0, 1.25), jitter: float = 0.2,
+                 max_pixels: int | None = MAX_PIXELS):
         self.folder = Path(folder)
-        self.pairs = find_pairs(self.folder)
+        self.max_pixels = max_pixels
+        self.pairs = find_pairs(self.folder, max_pixels)
         self.size, self.max_depth, self.augment = int(size), float(max_depth), augment
         self.mean, self.std = list(mean), list(std)
         self.png_scale, self.scale_range, self.jitter = png_scale, scale_range, jitter
@@ -229,7 +235,7 @@ class RGBDFolder:
         from .images import as_rgb_image
 
         _, image, depth = self.pairs[index]
-        return as_rgb_image(image), read_depth(depth, self.png_scale)
+        return as_rgb_image(image, max_pixels=self.max_pixels), read_depth(depth, self.png_scale)
 
     def valid(self, depth):
         """The pixels to learn from: finite, above ``MIN_DEPTH`` and at most ``max_depth`` metres."""

@@ -156,6 +156,9 @@ def test_a_very_large_photo_is_reduced_with_a_notice(tmp_path):
     assert results.image.size == results.depth.shape[::-1] == (150, 60)
     assert any("300×120 px" in n and "150×60 px" in n for n in results.notices)
     assert any(n.startswith("STAND-IN") for n in results.notices) == results.stand_in  # announced when it is one
+    with pytest.raises(ValueError, match=r"the 300×120 RGB PIL image is 300×120 pixels \(0\.0 megapixels\), more than "
+                                         r"the app reads \(0\.01 megapixels\); reduce it first.*max_pixels=None"):
+        depth_results(big, MODELS[RELATIVE], out_dir=tmp_path, max_pixels=10_000)
 
 
 def test_cmyk_and_inline_pictures_are_read(tmp_path):

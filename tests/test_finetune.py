@@ -167,6 +167,10 @@ def test_a_file_that_is_not_a_photo_is_named(tmp_path):
     save_depth_npy(tmp_path / "depth" / "notes.npy", np.ones((20, 30), np.float32))
     with pytest.raises(ValueError, match=r"notes\.jpg is not an image file that Pillow can read"):
         RGBDFolder(tmp_path)
+    (tmp_path / "images" / "notes.jpg").unlink()
+    with pytest.raises(ValueError, match=r"pair0\.png is 30×20 pixels .* above the limit .* Pass max_pixels=None"):
+        RGBDFolder(tmp_path, max_pixels=500)  # helpers.images' pixel limit, lifted with None as everywhere
+    assert RGBDFolder(tmp_path, max_pixels=None).pair(0)[0].size == (30, 20)
 
 
 def _exif_rotated(tmp_path, orientation=6):

@@ -26,6 +26,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 import numpy as np
 
 from .align import fit_scale_shift
+from .images import MAX_PIXELS
 
 FOURCC = "mp4v"  # MPEG-4 Part 2: what OpenCV's pip wheels can write into an .mp4 file
 
@@ -76,15 +77,16 @@ def video_info(path: str | Path) -> VideoInfo:
         capture.release()
 
 
-def frame_image(frame, *, bgr: bool = False, label: str | None = None):
+def frame_image(frame, *, bgr: bool = False, label: str | None = None, max_pixels: int | None = MAX_PIXELS):
     """A frame as an RGB PIL image, through the one contract (``helpers.images.as_rgb_image``).
 
     ``frame``: an array as ``helpers.images`` describes (``bgr=True`` for OpenCV's order, as ``cv2.VideoCapture``
-    decodes) or a PIL image. ``label`` names the frame in errors, e.g. ``"frame 12 of clip.mp4"``.
+    decodes) or a PIL image; above ``max_pixels`` (None: no limit) it is refused. ``label`` names the frame in
+    errors, e.g. ``"frame 12 of clip.mp4"``.
     """
     from .images import as_rgb_image
 
-    return as_rgb_image(frame, bgr=bgr, label=label)
+    return as_rgb_image(frame, bgr=bgr, label=label, max_pixels=max_pixels)
 
 
 def _images(path: str | Path, max_frames: int | None = None, every: int = 1):

@@ -169,6 +169,9 @@ def test_frames_are_rgb_through_the_image_contract(tmp_path):
     assert np.asarray(frame_image(bgr, bgr=True)).tolist() == frame.tolist()
     with pytest.raises(ValueError, match=r"frame 7 of clip\.mp4 has dtype int64"):
         frame_image(bgr.astype(np.int64), label="frame 7 of clip.mp4")
+    with pytest.raises(ValueError, match=r"frame 8 of clip\.mp4 is 64×48 pixels .* Pass max_pixels=None"):
+        frame_image(bgr, bgr=True, label="frame 8 of clip.mp4", max_pixels=1000)
+    assert frame_image(bgr, bgr=True, max_pixels=None).size == (64, 48)
 
 
 def test_batched_side_by_side_and_gif():

@@ -171,5 +171,5 @@ def test_cmyk_and_inline_pictures_are_read(tmp_path):
     buffer = io.BytesIO()
     Image.new("RGB", (8, 6), (1, 2, 3)).save(buffer, "PNG")
     url = "data:image/png;base64," + __import__("base64").b64encode(buffer.getvalue()).decode()
-    path, name = _uploaded_path({"path": None, "url": url})
+    path, name = _uploaded_path({"path": None, "url": url}, tmp_path)  # written where it is told
     assert name == "webcam.png" and Image.open(path).size == (8, 6)

@@ -10,7 +10,8 @@ from helpers.paths import PROJECT_ROOT
 
 REQUIREMENTS = (PROJECT_ROOT / "requirements.txt").read_text().splitlines()  # the pins, read, never copied
 RUNTIME = ["transformers", "huggingface_hub", "pillow", "numpy", "matplotlib", "requests", "opencv-python-headless",
-           "tqdm", "onnx", "onnxruntime", "onnxscript", "openvino", "nncf", "datasets", "ray[data]", "gradio", "-e ."]
+           "tqdm", "onnx", "onnxruntime", "onnxscript", "openvino", "nncf", "datasets", "ray[data]", "gradio", "plotly",
+           "-e ."]
 
 
 def test_colab_installs_what_the_notebooks_need_but_not_torch_or_the_test_tools():

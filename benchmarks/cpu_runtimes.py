@@ -626,14 +626,14 @@ def run(settings: Settings) -> dict:
     }
 
 
-def _finite(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
     """NaN and infinities as None, so the JSON stays standard."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
+        return {k: json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
+        return [json_safe(v) for v in value]
     return value
 
 
@@ -662,7 +662,7 @@ def parse(argv: list[str] | None) -> tuple[Settings, Path]:
 
 def main(argv: list[str] | None = None) -> int:
     settings, json_path = parse(argv)
-    result = _finite(run(settings))
+    result = json_safe(run(settings))
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(report(result))

@@ -140,7 +140,7 @@ def parse(argv: list[str] | None) -> tuple[argparse.Namespace, Path]:
 
 def main(argv: list[str] | None = None) -> int:
     args, json_path = parse(argv)
-    result = shared._finite(run(args.checkpoints, args.quick, args.repeats, 0 if args.quick else 1, args.threads))
+    result = shared.json_safe(run(args.checkpoints, args.quick, args.repeats, 0 if args.quick else 1, args.threads))
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(report(result))

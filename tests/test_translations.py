@@ -197,7 +197,7 @@ def test_outputs_order_and_types_are_compared(project):
         "(cells must match one to one: order, ids, types, tags)"]
     shorter = copy.deepcopy(chinese)
     del shorter["cells"][-2]
-    assert edition_differences(english, shorter)[-1] == "English has 37 cells, Chinese has 36"
+    assert edition_differences(english, shorter)[-1] == "English has 36 cells, Chinese has 35"
 
 
 REPOSITORY = "https://github.com/depth-tutorials/depth-estimation-tutorials"
@@ -249,7 +249,7 @@ def test_a_broken_translation_file_is_named(project, capsys):
 def test_status_counts_translated_cells_and_comments(project, capsys):
     assert main(["status", "--folder", str(project)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[1].split() == [NB01, "15/15", "19/19", "up", "to", "date"]
+    assert lines[1].split() == [NB01, "14/14", "19/19", "up", "to", "date"]
     assert lines[2].split() == [NB02, "-", "-", "no", "translation", "file"]
 
 
@@ -307,10 +307,10 @@ def test_each_chinese_heading_rule_catches_its_breakage(old, new, expected):
 
 def test_relative_links_are_checked_from_the_chinese_folder():
     notebook = _zh01()
-    _cell(notebook, "d653570a")["source"] = "见 [数据说明](../data/README.md) 与 [下一篇](02_depth_pipeline.ipynb)"
+    _cell(notebook, "9ab99292")["source"] = "见 [数据说明](../data/README.md) 与 [下一篇](02_depth_pipeline.ipynb)"
     assert tr.link_problems(notebook, NOTEBOOKS_DIR / "zh", NOTEBOOKS_DIR) == [
-        "cell d653570a links to ../data/README.md, which does not exist (links are relative to notebooks/zh/)"]
-    _cell(notebook, "d653570a")["source"] = "见 [数据说明](../../data/README.md)"
+        "cell 9ab99292 links to ../data/README.md, which does not exist (links are relative to notebooks/zh/)"]
+    _cell(notebook, "9ab99292")["source"] = "见 [数据说明](../../data/README.md)"
     assert tr.link_problems(notebook, NOTEBOOKS_DIR / "zh", NOTEBOOKS_DIR) == []
 
 

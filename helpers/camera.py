@@ -99,6 +99,5 @@ def intrinsics_for_photo(source, size: tuple[int, int] | None = None,
     if focal_35mm is None:
         K = Intrinsics.from_fov(width, height, hfov_deg=hfov_deg)
         return PhotoCamera(K, "fov", None, float(hfov_deg))
-    focal = focal_35mm_to_pixels(focal_35mm, width, height)
-    K = Intrinsics(focal, focal, (width - 1) / 2.0, (height - 1) / 2.0)
+    K = Intrinsics.centred(focal_35mm_to_pixels(focal_35mm, width, height), width, height)
     return PhotoCamera(K, "exif", focal_35mm, K.hfov_deg(width))

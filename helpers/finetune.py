@@ -86,19 +86,14 @@ def read_depth(path, png_scale: float | None = None) -> np.ndarray:
     return load_depth_png16(path, scale=None if png_depth_scale(path) is not None else png_scale)
 
 
-_TURNED = (5, 6, 7, 8)  # EXIF orientations that swap width and height
-
-
 def _stored_and_displayed_size(path: Path, max_pixels: int | None = MAX_PIXELS):
     """(H, W) of an image file as stored and as displayed (after its EXIF orientation), from its header."""
-    from PIL import Image
-
+    from .camera import upright_size
     from .images import check_image_file
 
     width, height = check_image_file(path, max_pixels)  # not an image, truncated header, too many pixels: errors naming it
-    with Image.open(path) as image:
-        orientation = image.getexif().get(0x0112, 1)
-    return (height, width), ((width, height) if orientation in _TURNED else (height, width))
+    shown_width, shown_height = upright_size(path)
+    return (height, width), (shown_height, shown_width)
 
 
 def _depth_shape(path: Path) -> tuple[int, ...]:

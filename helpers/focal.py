@@ -10,8 +10,6 @@ horizontal field of view (notebook 06's 55° guess is ``Intrinsics.from_fov``); 
 
 from __future__ import annotations
 
-import math
-
 from .geometry import Intrinsics
 
 
@@ -22,14 +20,14 @@ def fov_to_focal_px(hfov_deg: float, width: int) -> float:
         raise ValueError(f"a horizontal field of view lies between 0 and 180 degrees, got {hfov_deg}.")
     if width <= 0:
         raise ValueError(f"width must be positive, got {width}.")
-    return (width / 2.0) / math.tan(math.radians(hfov_deg) / 2.0)
+    return Intrinsics.from_fov(width, 1, hfov_deg).fx
 
 
 def focal_px_to_fov(focal_px: float, width: int) -> float:
     """The horizontal field of view (degrees) a focal length of ``focal_px`` pixels gives over ``width`` pixels."""
     if not focal_px > 0:
         raise ValueError(f"focal_px must be > 0, got {focal_px}.")
-    return math.degrees(2.0 * math.atan((width / 2.0) / focal_px))
+    return Intrinsics.centred(focal_px, width, 1).hfov_deg(width)
 
 
 def depth_pro_intrinsics(result: dict, width: int, height: int) -> Intrinsics:
@@ -45,8 +43,7 @@ def depth_pro_intrinsics(result: dict, width: int, height: int) -> Intrinsics:
             raise ValueError("this output has neither 'focal_length' nor 'field_of_view': is it Depth Pro's, "
                              "post-processed with post_process_depth_estimation?")
         focal = fov_to_focal_px(float(fov), width)
-    focal = float(focal)
-    return Intrinsics(focal, focal, (width - 1) / 2.0, (height - 1) / 2.0)
+    return Intrinsics.centred(float(focal), width, height)
 
 
 def focal_scale_error(focal_used: float, focal_true: float) -> float:

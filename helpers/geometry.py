@@ -34,8 +34,12 @@ class Intrinsics:
         """Guess for an unknown camera: square pixels, principal point at the centre, horizontal FOV ``hfov_deg``."""
         if not 0.0 < hfov_deg < 180.0:
             raise ValueError(f"hfov_deg must be between 0 and 180 degrees, got {hfov_deg}.")
-        focal = (width / 2.0) / math.tan(math.radians(hfov_deg) / 2.0)
-        return cls(focal, focal, (width - 1) / 2.0, (height - 1) / 2.0)
+        return cls.centred((width / 2.0) / math.tan(math.radians(hfov_deg) / 2.0), width, height)
+
+    @classmethod
+    def centred(cls, focal_px: float, width: int, height: int) -> "Intrinsics":
+        """Square pixels of focal length ``focal_px``, principal point at the centre of a ``width`` x ``height`` image."""
+        return cls(focal_px, focal_px, (width - 1) / 2.0, (height - 1) / 2.0)
 
     @classmethod
     def from_stereo(cls, calibration) -> "Intrinsics":

@@ -128,23 +128,10 @@ def read_photo(source, max_side: int = MAX_SIDE, name: str | None = None, *, bgr
 
 
 def stamp_stand_in(picture: np.ndarray) -> np.ndarray:
-    """The picture faded, with red 'STAND-IN: random weights' lines across it (as the notebooks' figures)."""
-    from PIL import ImageDraw, ImageFont
+    """The picture faded, with red 'STAND-IN: random weights' rows across it, wherever the photo slider stands."""
+    from .viz import stamp_picture
 
-    faded = Image.fromarray((0.35 * picture + 0.65 * 255).astype(np.uint8))
-    draw = ImageDraw.Draw(faded)
-    size = max(10, min(faded.width // 14, faded.height // 8))
-    try:
-        font = ImageFont.load_default(size=size)
-    except TypeError:  # Pillow without FreeType
-        font = ImageFont.load_default()
-    line = "STAND-IN: random weights   " * 2
-    width = draw.textlength(line, font=font)
-    for row in range(4):  # across the whole width, so that it shows wherever the photo slider stands
-        y = (row + 0.5) * faded.height / 4 - size / 2
-        offset = -(row % 2) * width / 4
-        draw.text((offset, y), line * (1 + int(faded.width // max(width, 1))), fill=(198, 40, 40), font=font)
-    return np.asarray(faded)
+    return stamp_picture(picture, tiled=True)
 
 
 def _photo_stem(photo, name: str | None) -> str:

@@ -383,24 +383,14 @@ def side_by_side(frame: np.ndarray, picture: np.ndarray, label: str | None = Non
     """
     import cv2
 
-    from .viz import WATERMARK
+    from .viz import stamp_picture
 
     frame = np.asarray(frame)
     picture = np.asarray(picture)
     if picture.shape[:2] != frame.shape[:2]:
         picture = cv2.resize(picture, (frame.shape[1], frame.shape[0]), interpolation=cv2.INTER_LINEAR)
-    if label or watermark:
-        picture = picture.copy()
-    height, width = picture.shape[:2]
-    if watermark:
-        picture[:] = (0.35 * picture + 0.65 * 255).astype(np.uint8)  # faded, as the figures' watermark
-        lines = WATERMARK.split("\n")
-        scale = width / 260
-        for number, text in enumerate(lines):
-            (w, h), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_DUPLEX, scale, max(1, round(2 * scale)))
-            at = ((width - w) // 2, height // 2 + int((number - (len(lines) - 1) / 2) * 1.6 * h) + h // 2)
-            cv2.putText(picture, text, at, cv2.FONT_HERSHEY_DUPLEX, scale, (198, 40, 40), max(1, round(2 * scale)),
-                        cv2.LINE_AA)
+    picture = stamp_picture(picture) if watermark else picture.copy() if label else picture
+    width = picture.shape[1]
     if label:
         scale = max(0.35, width / 640)
         at = (6, int(20 * scale) + 4)

@@ -111,15 +111,48 @@ def colorize(
 
 
 WATERMARK = "STAND-IN\nrandom weights"
+STAMP_RED = (198, 40, 40)  # #c62828, the stamp's colour in figures and in pictures
+FADE = 0.35  # how much of a stand-in's picture shows through under the stamp
 
 
 def watermark(ax) -> None:
     """Mark a picture as a stand-in's at a glance: the map faded and a large red diagonal stamp across it."""
     for image in ax.get_images():
-        image.set_alpha(0.35)
+        image.set_alpha(FADE)
     text = getattr(ax, "text2D", ax.text)  # a 3-D axis places text in data space unless told otherwise
     text(0.5, 0.5, WATERMARK, transform=ax.transAxes, rotation=28, ha="center", va="center",
-         fontsize=22, fontweight="bold", color="#c62828", alpha=0.9, linespacing=1.1, zorder=10)
+         fontsize=22, fontweight="bold", color="#%02x%02x%02x" % STAMP_RED, alpha=0.9, linespacing=1.1, zorder=10)
+
+
+def stamp_picture(picture, tiled: bool = False) -> np.ndarray:
+    """A stand-in's RGB picture (H, W, 3) uint8 as ``watermark`` marks a figure: faded, the stamp in red.
+
+    ``tiled=False``: ``WATERMARK`` large in the middle (a video frame); ``tiled=True``: rows of
+    'STAND-IN: random weights' across the whole width, so any part of the picture shows it (the app's slider).
+    """
+    import cv2
+
+    picture = (FADE * np.asarray(picture) + (1.0 - FADE) * 255).astype(np.uint8)
+    height, width = picture.shape[:2]
+    font = cv2.FONT_HERSHEY_DUPLEX
+    if tiled:
+        scale = max(0.3, min(width / 14, height / 8) / 22)
+        thickness = max(1, round(scale))
+        line = "STAND-IN: random weights   "
+        (w, h), _ = cv2.getTextSize(line, font, scale, thickness)
+        for row in range(4):
+            y = int((row + 0.5) * height / 4 + h / 2)
+            for x in range(-(row % 2) * w // 2, width, max(w, 1)):
+                cv2.putText(picture, line, (x, y), font, scale, STAMP_RED, thickness, cv2.LINE_AA)
+        return picture
+    lines = WATERMARK.split("\n")
+    scale = width / 260
+    thickness = max(1, round(2 * scale))
+    for number, text in enumerate(lines):
+        (w, h), _ = cv2.getTextSize(text, font, scale, thickness)
+        at = ((width - w) // 2, height // 2 + int((number - (len(lines) - 1) / 2) * 1.6 * h) + h // 2)
+        cv2.putText(picture, text, at, font, scale, STAMP_RED, thickness, cv2.LINE_AA)
+    return picture
 
 
 def mark_if_stand_in(figure_or_axes, model) -> bool:

@@ -187,3 +187,16 @@ def test_show_depth_stamps_the_map_exactly_when_its_title_carries_the_stand_in_l
     plain = show_depth(image, values, kind="depth", title="depth")
     assert [len(_stamps(ax)) for ax in stamped.axes[:2]] == [0, 1]
     assert sum(len(_stamps(ax)) for ax in plain.axes) == 0
+
+
+@pytest.mark.parametrize("tiled", [False, True])
+def test_a_stand_ins_picture_is_faded_and_stamped_in_red(tiled):
+    from helpers.viz import STAMP_RED, stamp_picture
+
+    black = np.zeros((120, 320, 3), np.uint8)
+    stamped = stamp_picture(black, tiled=tiled)
+    assert black.max() == 0  # the caller's picture is left as it was
+    assert (stamped == 165).all(axis=2).mean() > 0.5  # black faded to 0.65 * 255
+    red = (np.abs(stamped.astype(int) - STAMP_RED).sum(axis=2) < 60)
+    quarters = [red[:, q * 80:(q + 1) * 80].any() for q in range(4)]
+    assert all(quarters) if tiled else red[:, 120:200].any()  # tiled: every part of the width shows the stamp

@@ -116,9 +116,9 @@ def figure_problems(cells: list[dict]) -> list[str]:
             continue
         source = cell_source(cell)
         if is_real_data_figure(cell):
-            used = _read_names(_parse(source) or ast.Module(body=[], type_ignores=[]))
-            derived = sorted(used & model_derived_names(code_before))
-            calls = _calls_a_model(_parse(source) or ast.Module(body=[], type_ignores=[]))
+            tree = _parse(source) or ast.Module(body=[], type_ignores=[])
+            derived = sorted(_read_names(tree) & model_derived_names(code_before))
+            calls = _calls_a_model(tree)
             if derived or calls:
                 what = f"reads {', '.join(derived)}" if derived else "calls a model"
                 problems.append(f"cell {index} is tagged '{REAL_DATA_FIGURE}' but {what}, computed by a model: "

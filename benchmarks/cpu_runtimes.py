@@ -519,7 +519,8 @@ def _commit() -> str | None:
         return None
 
 
-def _load() -> float | None:
+def load_average() -> float | None:
+    """The 1-minute load average, rounded (None where the system has none)."""
     return round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
 
 
@@ -609,7 +610,7 @@ def run(settings: Settings) -> dict:
     transformers_logging.disable_progress_bar()  # "Loading weights" bars would bury the report
     torch.set_num_threads(settings.threads)
     settings.workdir.mkdir(parents=True, exist_ok=True)
-    load_start = _load()
+    load_start = load_average()
     checkpoint = _checkpoint(settings.quick)
     sections, targets = {}, []
     for name in settings.sections:
@@ -621,7 +622,7 @@ def run(settings: Settings) -> dict:
         "benchmark": "cpu_runtimes", "version": JSON_VERSION,
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "commit": _commit(),
         "quick": settings.quick, "repeats": settings.repeats, "warmup": settings.warmup, "threads": settings.threads,
-        "load_average": {"start": load_start, "end": _load()}, "machine": machine(),
+        "load_average": {"start": load_start, "end": load_average()}, "machine": machine(),
         "sections": sections, "targets": [vars(t) for t in targets],
     }
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from datetime import datetime, timezone
@@ -73,7 +72,7 @@ def run(checkpoints: list[str], quick: bool, repeats: int, warmup: int, threads:
     import torch
 
     torch.set_num_threads(threads)
-    load_start = round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
+    load_start = shared.load_average()
     rows = []
     for hub_id in checkpoints:
         try:
@@ -84,8 +83,7 @@ def run(checkpoints: list[str], quick: bool, repeats: int, warmup: int, threads:
         "benchmark": "model_zoo", "version": JSON_VERSION,
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "quick": quick, "repeats": repeats,
         "warmup": warmup, "threads": threads,
-        "load_average": {"start": load_start,
-                         "end": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None},
+        "load_average": {"start": load_start, "end": shared.load_average()},
         "machine": shared.machine(), "models": rows,
     }
 

@@ -26,6 +26,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 import numpy as np
 
 from .align import fit_scale_shift
+from .depthmath import normalize_minmax, normalize_range
 from .images import MAX_PIXELS
 
 FOURCC = "mp4v"  # MPEG-4 Part 2: what OpenCV's pip wheels can write into an .mp4 file
@@ -263,13 +264,9 @@ def camera_move(source_shape: tuple[int, int], keyframes: Sequence[tuple[float, 
 
 def normalize(values, value_range: tuple[float, float] | None = None) -> np.ndarray:
     """Values scaled to 0..1 by ``value_range`` (clipped), or by the map's own min and max; NaN stays NaN."""
-    array = np.asarray(values, dtype=np.float32)
-    finite = np.isfinite(array)
     if value_range is None:
-        value_range = (float(array[finite].min()), float(array[finite].max())) if finite.any() else (0.0, 1.0)
-    lo, hi = value_range
-    scaled = (array - lo) / (hi - lo) if hi > lo else np.zeros_like(array)
-    return np.where(finite, np.clip(scaled, 0.0, 1.0), np.nan).astype(np.float32)
+        return normalize_minmax(values, fill=np.nan)
+    return normalize_range(values, value_range, fill=np.nan)
 
 
 def clip_range(maps: Iterable, percentiles: tuple[float, float] | None = None) -> tuple[float, float]:

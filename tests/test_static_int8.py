@@ -185,6 +185,30 @@ def test_flop_count_of_a_conv_linear_stack_equals_the_hand_count():
     assert forward_flops(model, np.zeros((batch, 3, 16, 16), np.float32)) == by_hand
 
 
+def test_flop_count_includes_attention_on_the_cpu_kernel():
+    class Attention(torch.nn.Module):  # scaled_dot_product_attention on CPU tensors: torch's own table misses it
+        def forward(self, x):
+            q = k = v = x.view(2, 3, 10, 8)  # batch 2, 3 heads, 10 tokens, 8 channels per head
+            return torch.nn.functional.scaled_dot_product_attention(q, k, v)
+
+    model = torch.nn.Sequential(torch.nn.Linear(8, 8, bias=False), Attention())
+    by_hand = (2 * 60 * 8 * 8  # the linear layer on 2 x 3 x 10 rows
+               + 2 * 2 * 3 * 10 * 10 * 8  # Q·Kᵀ: 10 x 10 scores of 8 multiply-adds, per batch and head
+               + 2 * 2 * 3 * 10 * 8 * 10)  # weights·V
+    assert forward_flops(model, torch.randn(60, 8)) == by_hand
+
+
+def test_flop_count_of_the_tiny_depth_model_is_the_same_with_either_attention(tiny_depth_anything):
+    import copy
+
+    model, _ = tiny_depth_anything
+    x = torch.zeros(1, 3, 14 * 10, 14 * 12)
+    eager = copy.deepcopy(model)
+    eager.set_attn_implementation("eager")  # attention as two batched matrix products, which torch counts itself
+    assert model.backbone.config._attn_implementation == "sdpa"
+    assert forward_flops(model, x) == forward_flops(eager, x) > 0
+
+
 def test_flop_count_of_the_tiny_depth_model_grows_with_the_input(tiny_depth_anything):
     model, _ = tiny_depth_anything
     small = forward_flops(model, torch.zeros(1, 3, 14 * 10, 14 * 10))

@@ -161,6 +161,27 @@ def _symbolic_depth_anything_head(head: Any):
     return forward
 
 
+@contextlib.contextmanager
+def _attention_as_matmuls(model: Any):
+    """Export attention as transformers' "eager" implementation: MatMul -> Softmax -> MatMul.
+
+    The default ("sdpa") exports PyTorch's scaled_dot_product_attention, which the exporter writes with a guard
+    against rows that are entirely masked (IsNaN -> Where after the Softmax). An image model masks nothing, yet
+    the guard costs a pass over every attention weight and stops OpenVINO from fusing attention into one
+    kernel; the eager form computes the same numbers. The model's own setting is restored afterwards.
+    """
+    configs = {id(c): c for c in (getattr(m, "config", None) for m in model.modules())
+               if hasattr(c, "_attn_implementation_internal")}
+    before = {key: config._attn_implementation_internal for key, config in configs.items()}
+    if hasattr(model, "set_attn_implementation"):
+        model.set_attn_implementation("eager")
+    try:
+        yield
+    finally:
+        for key, config in configs.items():
+            config._attn_implementation_internal = before[key]
+
+
 def read_metadata(path: str | Path) -> dict[str, str]:
     """This project's entries of an ONNX file's ``metadata_props`` (source, hashes, size multiple), prefix removed."""
     return _metadata(check_onnx(path, full_check=False))
@@ -170,11 +191,17 @@ def _metadata(model: Any) -> dict[str, str]:
     return {p.key[len(META_PREFIX):]: p.value for p in model.metadata_props if p.key.startswith(META_PREFIX)}
 
 
+# How export_onnx writes the graph; files written another way are exported again (with overwrite=True), not reused.
+# "2": attention as MatMul -> Softmax -> MatMul, which OpenVINO fuses into one kernel (see _attention_as_matmuls).
+EXPORT_FORMAT = "2"
+
+
 def _identity(model: Any) -> dict[str, str]:
-    return {"source": model_source(model), "config_sha256": config_hash(model), "weights_sha256": weights_hash(model)}
+    return {"source": model_source(model), "config_sha256": config_hash(model), "weights_sha256": weights_hash(model),
+            "export_format": EXPORT_FORMAT}
 
 
-IDENTITY_KEYS = ("source", "config_sha256", "weights_sha256")  # what _identity records
+IDENTITY_KEYS = ("source", "config_sha256", "weights_sha256", "export_format")  # what _identity records
 
 
 def _mismatch(found: dict[str, str], wanted: dict[str, str]) -> list[str]:
@@ -231,6 +258,11 @@ def export_onnx(model: Any, path: str | Path | None = None, overwrite: bool = Fa
             raise FileExistsError(f"{path} holds a quantized model ({found['quantized']}), not a float export. It was "
                                   "left alone: pass overwrite=True to replace it, or choose another path.")
         differs = _mismatch(found, identity)
+        if differs == ["export_format"]:
+            raise FileExistsError(
+                f"{path} holds these weights, exported by an older version of helpers.export_onnx (it works, but "
+                "runs slower in OpenVINO). It was left alone: pass overwrite=True to export again, or choose "
+                "another path.")
         if differs:
             raise FileExistsError(
                 f"{path} exists but was exported from other weights ({', '.join(differs)} differ: it holds "
@@ -258,7 +290,8 @@ def export_onnx(model: Any, path: str | Path | None = None, overwrite: bool = Fa
         # torch.export writes the whole traced graph (hundreds of kB) to stderr when it fails; the exception
         # it raises says what went wrong, so the console chatter is kept out of the notebook
         chatter = io.StringIO()
-        with torch.no_grad(), contextlib.redirect_stdout(chatter), contextlib.redirect_stderr(chatter):
+        with torch.no_grad(), contextlib.redirect_stdout(chatter), contextlib.redirect_stderr(chatter), \
+                _attention_as_matmuls(model):
             program = torch.onnx.export(
                 _depth_only(model), (example,), None, dynamo=True, verbose=False,
                 input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],

@@ -181,3 +181,26 @@ def tiny_onnx(tiny_depth_anything, tmp_path_factory):
     from helpers.deploy import export_onnx
 
     return export_onnx(tiny_depth_anything[0], tmp_path_factory.mktemp("onnx") / "tiny.onnx")
+
+
+@pytest.fixture
+def onnx_copy():
+    """``onnx_copy(source, dest, key=value, ...)`` copies the ONNX file ``source`` to ``dest`` with some of this
+    project's metadata changed (a value of None removes the key) and returns ``dest``: a file from "other
+    weights" or "an older export", for the rules on reusing files."""
+    import onnx
+
+    from helpers.deploy import META_PREFIX
+
+    def copy(source, dest, **changes):
+        proto = onnx.load(str(source))
+        props = {p.key: p.value for p in proto.metadata_props}
+        for key, value in changes.items():
+            props.pop(META_PREFIX + key, None) if value is None else props.__setitem__(META_PREFIX + key, value)
+        del proto.metadata_props[:]
+        for key, value in props.items():
+            proto.metadata_props.add(key=key, value=value)
+        onnx.save(proto, str(dest))
+        return dest
+
+    return copy

@@ -8,7 +8,6 @@ import platform
 import re
 
 import numpy as np
-import onnx
 import pytest
 import torch
 from PIL import Image
@@ -103,18 +102,32 @@ def test_a_valid_earlier_export_is_reused_untouched(tiny, exported):
     assert (exported.path.stat().st_mtime_ns, exported.path.read_bytes()) == before
 
 
-def test_an_export_of_other_weights_is_refused_and_left_alone(tiny, exported, tmp_path):
+def test_an_export_of_other_weights_is_refused_and_left_alone(tiny, exported, tmp_path, onnx_copy):
     model, _ = tiny
-    other = tmp_path / "other.onnx"
-    proto = onnx.load(str(exported.path))
-    for prop in proto.metadata_props:
-        if prop.key == "depth_tutorials.weights_sha256":
-            prop.value = "0" * 64
-    onnx.save(proto, str(other))
+    other = onnx_copy(exported.path, tmp_path / "other.onnx", weights_sha256="0" * 64)
     before = other.read_bytes()
     with pytest.raises(FileExistsError, match=r"exported from other weights \(weights_sha256 differ.*overwrite=True"):
         export_onnx(model, other)
     assert other.read_bytes() == before
+
+
+def test_an_older_export_of_the_same_weights_is_refused_with_the_reason(tiny, exported, tmp_path, onnx_copy):
+    model, _ = tiny
+    older = onnx_copy(exported.path, tmp_path / "older.onnx", export_format=None)  # written before the format key
+    before = older.read_bytes()
+    with pytest.raises(FileExistsError, match=r"these weights, exported by an older version.*overwrite=True"):
+        export_onnx(model, older)
+    assert older.read_bytes() == before
+    assert not export_onnx(model, older, overwrite=True).reused
+    assert read_metadata(older)["export_format"] == deploy.EXPORT_FORMAT
+
+
+def test_attention_is_exported_as_matmul_softmax_matmul_without_a_nan_guard(tiny, exported):
+    model, _ = tiny
+    ops = [node.op_type for node in check_onnx(exported.path).graph.node]
+    layers = model.config.backbone_config.num_hidden_layers
+    assert ops.count("Softmax") == layers and "IsNaN" not in ops  # sdpa's export guards each Softmax with IsNaN
+    assert model.backbone.config._attn_implementation == "sdpa"  # the model's own setting is back
 
 
 def test_a_corrupt_file_is_refused_not_overwritten(tiny, tmp_path):

@@ -5,7 +5,6 @@ Nothing here is timed: the stand-in's outputs are random-weight numbers, so only
 """
 
 import numpy as np
-import onnx
 import pytest
 import torch
 from PIL import Image
@@ -107,7 +106,7 @@ def test_a_static_int8_file_is_reused_for_the_same_calibration_and_refused_for_a
     assert made.path.read_bytes() == before[1]
 
 
-def test_a_foreign_or_other_models_file_is_refused_and_left_alone(tiny_onnx, calibration, qdq_int8, tmp_path):
+def test_a_foreign_or_other_models_file_is_refused_and_left_alone(tiny_onnx, calibration, qdq_int8, tmp_path, onnx_copy):
     mine = tmp_path / "mine.xml"
     mine.write_text("<not an IR/>")
     with pytest.raises(FileExistsError, match=r"mine\.xml exists but is not usable.*overwrite=True"):
@@ -117,12 +116,7 @@ def test_a_foreign_or_other_models_file_is_refused_and_left_alone(tiny_onnx, cal
     float_copy.write_bytes(tiny_onnx.path.read_bytes())
     with pytest.raises(FileExistsError, match=r"not the int8 static \(QDQ\) quantization of tiny\.onnx"):
         quantize_static_int8(tiny_onnx.path, calibration, runtime="onnxruntime", out=float_copy)
-    other = tmp_path / "other.onnx"  # the int8 file of other weights
-    proto = onnx.load(str(qdq_int8.path))
-    for prop in proto.metadata_props:
-        if prop.key == "depth_tutorials.weights_sha256":
-            prop.value = "0" * 64
-    onnx.save(proto, str(other))
+    other = onnx_copy(qdq_int8.path, tmp_path / "other.onnx", weights_sha256="0" * 64)  # int8 of other weights
     before = other.read_bytes()
     with pytest.raises(FileExistsError, match=r"not the int8 static \(QDQ\) quantization"):
         quantize_static_int8(tiny_onnx.path, calibration, runtime="onnxruntime", out=other)

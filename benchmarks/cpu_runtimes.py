@@ -3,6 +3,7 @@
     python -m benchmarks.cpu_runtimes                          # every section, full-size model (several minutes)
     python -m benchmarks.cpu_runtimes --only runtimes          # one section (or a comma-separated list)
     python -m benchmarks.cpu_runtimes --quick                  # tiny stand-in, one repetition: checks the code path
+    python -m benchmarks.cpu_runtimes --avx2-only --only runtimes  # an AVX2-only CPU's kernels, on this CPU
 
 Three sections, each the measurement of a notebook run on the full-size model (the real checkpoint when the Hugging
 Face cache or the Hub has it, else the full-size stand-in: the real architecture with random weights, so real
@@ -10,13 +11,19 @@ compute and real timings, meaningless depth):
 
 - ``runtimes`` (notebook 08): one photo through processor -> network -> post-processing with each option of
   ``RUNTIME_OPTIONS`` (eager PyTorch, ONNX Runtime f32, dynamic int8 and static int8 (QDQ), OpenVINO with the f32
-  and bf16 hints, and OpenVINO's static int8 from NNCF with either hint for the layers left in float), timed in
+  and bf16 hints, and OpenVINO's static int8 from NNCF with either hint for the layers left in float; OpenVINO
+  compiled for the photo's input shape, ``static_shapes=True``), timed in
   turns; each option's speedup over eager PyTorch, its largest difference from eager's map, and its hardware floor
   (the forward pass's FLOPs ÷ this machine's matrix-multiply rate in its precision) with its share of it.
 - ``batching`` (notebook 07): per-image pipeline calls against batched ones, the pipeline's overhead over the bare
   forward pass, colouring a 4K map, and the arithmetic rate of one layer on 1, 4 and 16 images' rows (why batching
   pays little on a CPU that one image already saturates).
 - ``ray`` (notebook 09): the same images through a plain loop and through Ray Data on a local instance.
+
+``--avx2-only`` runs the benchmark again in a child process whose environment limits PyTorch, oneDNN, MKL and
+OpenVINO to AVX2 kernels (``helpers.machine.AVX2_ONLY_ENVIRONMENT``): the code paths of an AVX2-only CPU, with this
+CPU's caches, memory and clock. ONNX Runtime cannot be limited, so its rows are skipped; OpenVINO's float32
+fully-connected layers that it hands to MLAS still use the CPU's widest vectors.
 
 It prints one table per section, the machine (CPU model and the features that decide the outcome), the targets
 with met / not met, and writes everything to JSON (``--json``; default ``build/benchmarks/cpu_runtimes.json``).
@@ -46,7 +53,7 @@ from helpers.data import load_image
 from helpers.deploy import (OnnxExport, calibration_set, default_onnx_path, export_onnx, max_relative_difference,
                             model_source, onnx_session, openvino_model, predict_onnx, quantize_int8,
                             quantize_static_int8)
-from helpers.machine import cpu_features, cpu_name, describe_cpu
+from helpers.machine import AVX2_ONLY_ENVIRONMENT, cpu_features, cpu_name, describe_cpu, limited_to_avx2
 from helpers.paths import PROJECT_ROOT, build_dir, data_path
 from helpers.roofline import forward_flops, machine_rates
 from helpers.standins import build_stand_in, is_stand_in
@@ -224,7 +231,8 @@ def _onnx_runtime(path_of: Callable[[Context], Path]) -> Callable[[Context], Run
 def _openvino(precision: str, static_int8: bool = False) -> Callable[[Context], Runner]:
     def build(ctx: Context) -> Runner:
         made = _static(ctx, "openvino") if static_int8 else ctx.export
-        compiled = openvino_model(made.path, precision=precision, threads=ctx.threads)
+        # static shapes: the photo's one input size, as a camera or a folder of one phone's photos would give
+        compiled = openvino_model(made.path, precision=precision, threads=ctx.threads, static_shapes=True)
         return Runner(lambda: predict_onnx(compiled, ctx.processor, ctx.image), compiled.precision, made.megabytes)
     return build
 
@@ -257,6 +265,16 @@ RUNTIME_OPTIONS: list[Option] = [
 ]
 
 
+def runtime_options(avx2_only: bool) -> tuple[list[Option], list[dict]]:
+    """The options to time, and a row for each one skipped: ONNX Runtime's when the kernels are limited to AVX2
+    (its kernels follow the CPU, whatever the environment says)."""
+    if not avx2_only:
+        return list(RUNTIME_OPTIONS), []
+    kept = [o for o in RUNTIME_OPTIONS if not o.name.startswith("ONNX Runtime")]
+    return kept, [{"name": o.name, "skipped": "ONNX Runtime's kernels cannot be limited to AVX2"}
+                  for o in RUNTIME_OPTIONS if o not in kept]
+
+
 def precision_class(computes: str) -> str:
     """Which floor an option is measured against: 'f32', 'bf16' or 'int8' (from what it really computes in)."""
     for name in ("int8", "bf16", "f16"):
@@ -285,8 +303,8 @@ def export_for_benchmark(model: Any, workdir: Path) -> OnnxExport:
     path = workdir / "onnx" / default_onnx_path(model).name
     try:
         return export_onnx(model, path)
-    except FileExistsError:  # other weights (e.g. the real checkpoint arrived since): this folder is ours
-        print(f"{path.name} held other weights: exporting again")
+    except FileExistsError:  # other weights (the real checkpoint arrived since) or an older export: this folder is ours
+        print(f"{path.name} held other weights or an older export: exporting again")
         return export_onnx(model, path, overwrite=True)
 
 
@@ -300,6 +318,7 @@ class Settings:
     threads: int
     sections: tuple[str, ...]
     workdir: Path
+    avx2_only: bool = False  # the environment limits the kernels to AVX2 (set by --avx2-only for its child process)
 
 
 def _checkpoint(quick: bool) -> str:
@@ -326,8 +345,8 @@ def run_runtimes(settings: Settings, checkpoint: str) -> tuple[dict, list[Target
     photos = CALIBRATION_PHOTOS[:QUICK_CALIBRATION] if settings.quick else CALIBRATION_PHOTOS
     ctx = Context(model, processor, image, settings.threads, settings.workdir, export, photos)
     runners: dict[str, Runner] = {}
-    rows: list[dict] = []
-    for option in RUNTIME_OPTIONS:
+    options, rows = runtime_options(settings.avx2_only)
+    for option in options:
         try:
             runners[option.name] = option.build(ctx)
         except Exception as err:  # a runtime missing or failing here is reported, not hidden; the rest still runs
@@ -557,6 +576,8 @@ def report(result: dict) -> str:
     load = result["load_average"]
     lines = [f"CPU runtimes of {CHECKPOINT}" + ("  [--quick: tiny stand-in, timings meaningless]" if result["quick"] else ""),
              m["describe"],
+             *(["AVX2-only kernels on this CPU (--avx2-only): its caches, memory and clock; ONNX Runtime skipped; "
+                "OpenVINO's float32 layers run by MLAS still use AVX-512"] if result.get("avx2_only") else []),
              f"load average (1 min): {load['start']} at the start, {load['end']} at the end, on {m['cores']} cores"
              + ("  (other programs were running: compare rows of one run only)"
                 if max(load["start"] or 0, load["end"] or 0) > 0.5 * (m["cores"] or 1) else ""),
@@ -569,7 +590,8 @@ def report(result: dict) -> str:
                   f"{s['model']['weights']}", table(s["options"], [
                       ("option", lambda r: r["name"]),
                       ("computes", lambda r: r.get("computes", "—")),
-                      ("median (ms)", lambda r: _ms(r.get("median_ms")) if "error" not in r else "failed: " + r["error"]),
+                      ("median (ms)", lambda r: "failed: " + r["error"] if "error" in r
+                       else "skipped: " + r["skipped"] if "skipped" in r else _ms(r.get("median_ms"))),
                       ("speedup vs eager", lambda r: f"{r['speedup']:.2f}×" if "speedup" in r else "—"),
                       ("max relative difference", lambda r: f"{r['max_relative_difference']:.1e}"
                        if "max_relative_difference" in r else "—"),
@@ -621,7 +643,7 @@ def run(settings: Settings) -> dict:
     return {
         "benchmark": "cpu_runtimes", "version": JSON_VERSION,
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "commit": _commit(),
-        "quick": settings.quick, "repeats": settings.repeats, "warmup": settings.warmup, "threads": settings.threads,
+        "quick": settings.quick, "avx2_only": settings.avx2_only, "repeats": settings.repeats, "warmup": settings.warmup, "threads": settings.threads,
         "load_average": {"start": load_start, "end": load_average()}, "machine": machine(),
         "sections": sections, "targets": [vars(t) for t in targets],
     }
@@ -649,7 +671,10 @@ def parse(argv: list[str] | None) -> tuple[Settings, Path]:
     parser.add_argument("--threads", type=int, help="threads for every runtime (default: torch's count)")
     parser.add_argument("--workdir", type=Path, help="exports and scratch files (default: build/benchmarks)")
     parser.add_argument("--json", type=Path, help="where to write the results (default: <workdir>/cpu_runtimes.json; "
-                                                  "cpu_runtimes-quick.json with --quick)")
+                                                  "cpu_runtimes-quick.json with --quick, -avx2.json with --avx2-only)")
+    parser.add_argument("--avx2-only", action="store_true",
+                        help="limit PyTorch, oneDNN, MKL and OpenVINO to AVX2 kernels (a child process with "
+                             "helpers.machine.AVX2_ONLY_ENVIRONMENT); ONNX Runtime's rows are skipped")
     args = parser.parse_args(argv)
     sections = tuple(s.strip() for s in args.only.split(",") if s.strip())
     unknown = [s for s in sections if s not in SECTIONS]
@@ -657,12 +682,21 @@ def parse(argv: list[str] | None) -> tuple[Settings, Path]:
         parser.error(f"unknown section(s) {', '.join(unknown) or '(none given)'}; choose from {', '.join(SECTIONS)}")
     workdir = args.workdir or build_dir() / "benchmarks"
     settings = Settings(quick=args.quick, repeats=args.repeats or (1 if args.quick else 10), warmup=0 if args.quick else 1,
-                        threads=args.threads or torch.get_num_threads(), sections=sections, workdir=workdir)
-    return settings, args.json or workdir / ("cpu_runtimes-quick.json" if args.quick else "cpu_runtimes.json")
+                        threads=args.threads or torch.get_num_threads(), sections=sections, workdir=workdir,
+                        avx2_only=args.avx2_only)
+    name = "cpu_runtimes" + ("-quick" if args.quick else "") + ("-avx2" if args.avx2_only else "")
+    return settings, args.json or workdir / f"{name}.json"
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     settings, json_path = parse(argv)
+    if settings.avx2_only and not limited_to_avx2():
+        # the libraries read these limits when they load their kernels: a fresh process, not this one
+        print("running again limited to AVX2 kernels: " + " ".join(f"{k}={v}" for k, v in AVX2_ONLY_ENVIRONMENT.items()))
+        child = subprocess.run([sys.executable, "-m", "benchmarks.cpu_runtimes", *argv], cwd=PROJECT_ROOT,
+                               env={**os.environ, **AVX2_ONLY_ENVIRONMENT})
+        return child.returncode
     result = json_safe(run(settings))
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

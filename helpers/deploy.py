@@ -9,7 +9,8 @@ The flow of notebook 08, in small steps:
   already there is reused when it was exported from the same model, refused otherwise, and never
   overwritten unless ``overwrite=True``.
 - ``check_onnx(path)`` loads and checks a file: clear errors for a missing or corrupt file.
-- ``onnx_session(path, threads)`` (ONNX Runtime) and ``openvino_model(path, precision, threads)`` (OpenVINO)
+- ``onnx_session(path, threads)`` (ONNX Runtime) and ``openvino_model(path, precision, threads, static_shapes)``
+  (OpenVINO)
   return an :class:`OnnxDepthModel`: call it on ``pixel_values`` (a NumPy array) to get ``predicted_depth``;
   it refuses, with a clear message, an input size the file cannot take (e.g. not a multiple of 14).
 - ``predict_onnx(runtime, processor, image)``: the same processor, the runtime instead of the PyTorch model,
@@ -409,9 +410,15 @@ def onnx_session(path: str | Path, threads: int | None = None) -> OnnxDepthModel
 
 
 def openvino_model(path: str | Path, precision: Literal["f32", "bf16", "f16"] | None = None,
-                   threads: int | None = None, device: str = "CPU") -> OnnxDepthModel:
+                   threads: int | None = None, device: str = "CPU", static_shapes: bool = False) -> OnnxDepthModel:
     """OpenVINO's compiled model of ``path`` (an .onnx file or an OpenVINO IR .xml, e.g. ``quantize_static_int8``'s);
-    ``precision`` sets INFERENCE_PRECISION_HINT for what is computed in float (None: OpenVINO's choice)."""
+    ``precision`` sets INFERENCE_PRECISION_HINT for what is computed in float (None: OpenVINO's choice).
+
+    ``static_shapes=True`` compiles the model again for each input shape it meets (the last ``SHAPES_KEPT`` are
+    kept): a few seconds the first time a size appears, then faster calls, because OpenVINO plans kernels and
+    memory for one known shape instead of any. Worth it when many images share a size (a camera, a video, a
+    folder of photos from one phone); the answers are the same.
+    """
     import openvino as ov
     import torch
 
@@ -421,14 +428,44 @@ def openvino_model(path: str | Path, precision: Literal["f32", "bf16", "f16"] | 
     config: dict[str, Any] = {"INFERENCE_NUM_THREADS": threads}
     if precision is not None:
         config["INFERENCE_PRECISION_HINT"] = precision
+    core = ov.Core()
     try:
-        compiled = ov.Core().compile_model(str(path), device, config)
+        network = core.read_model(str(path))
+        compiled = core.compile_model(network, device, config)
     except Exception as err:  # OpenVINO's read or compile errors
         raise invalid_onnx(path, err) from None
     computes = openvino_precision(compiled)
     if metadata.get("quantized", "").startswith("int8"):
         computes = f"int8 (static) + {computes}"  # the hint applies to the layers left in float
-    return OnnxDepthModel(path, "openvino", compiled, threads, int(metadata.get("size_multiple", 1)), computes)
+    runtime = PerShapeCompiled(core, network, device, config, compiled) if static_shapes else compiled
+    return OnnxDepthModel(path, "openvino", runtime, threads, int(metadata.get("size_multiple", 1)), computes)
+
+
+SHAPES_KEPT = 4  # compiled shapes a static_shapes model keeps, the most recently used
+
+
+class PerShapeCompiled:
+    """An OpenVINO model compiled for each input shape it is called with (static shapes), the last ``SHAPES_KEPT``
+    kept; ``get_property`` answers for the any-shape compilation it was made from."""
+
+    def __init__(self, core: Any, network: Any, device: str, config: dict[str, Any], any_shape: Any):
+        self.core, self.network, self.device, self.config, self.any_shape = core, network, device, config, any_shape
+        self.compiled: dict[tuple[int, ...], Any] = {}  # insertion order = least recently used first
+
+    def __call__(self, pixel_values: np.ndarray) -> Any:
+        shape = tuple(int(n) for n in pixel_values.shape)
+        compiled = self.compiled.pop(shape, None)
+        if compiled is None:
+            network = self.network.clone()
+            network.reshape({network.inputs[0].get_any_name(): list(shape)})
+            compiled = self.core.compile_model(network, self.device, self.config)
+        self.compiled[shape] = compiled
+        while len(self.compiled) > SHAPES_KEPT:
+            del self.compiled[next(iter(self.compiled))]
+        return compiled(pixel_values)
+
+    def get_property(self, name: str) -> Any:
+        return self.any_shape.get_property(name)
 
 
 def openvino_precision(compiled: Any) -> str:

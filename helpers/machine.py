@@ -51,15 +51,30 @@ def _sysctl(name: str) -> str:
         return ""
 
 
+# Environment variables that limit each library to AVX2 kernels, as on an AVX2-only CPU: PyTorch's own kernels,
+# oneDNN (in PyTorch and OpenVINO), MKL, FBGEMM and OpenVINO's CPU plugin. ONNX Runtime has no such limit.
+AVX2_ONLY_ENVIRONMENT = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_ENABLE_INSTRUCTIONS": "AVX2",
+                         "FBGEMM_ENABLE_INSTRUCTIONS": "AVX2", "OV_CPU_MAX_ISA": "AVX2"}
+
+
+def limited_to_avx2() -> bool:
+    """Whether this process's environment limits the libraries to AVX2 kernels (``AVX2_ONLY_ENVIRONMENT``)."""
+    return os.environ.get("ONEDNN_MAX_CPU_ISA", "").upper() == "AVX2"
+
+
 def cpu_features(flags: Iterable[str] | None = None) -> dict[str, bool | None]:
     """Which of AVX2, AVX-512, VNNI, BF16 and AMX the CPU has (None for all when its flags are unknown).
 
-    ``flags`` defaults to this machine's (``cpu_flags()``); pass a set to ask about another CPU.
+    ``flags`` defaults to this machine's (``cpu_flags()``); pass a set to ask about another CPU. For this machine,
+    features beyond AVX2 count as absent while ``limited_to_avx2()``: the kernels cannot use them.
     """
     known = cpu_flags() if flags is None else {flag.lower() for flag in flags}
     if known is None:
         return {name: None for name in CPU_FEATURES}
-    return {name: any(flag in known for flag in provided) for name, provided in CPU_FEATURES.items()}
+    features = {name: any(flag in known for flag in provided) for name, provided in CPU_FEATURES.items()}
+    if flags is None and limited_to_avx2():
+        features.update({name: False for name in features if name != "AVX2"})
+    return features
 
 
 def describe_cpu(features: dict[str, bool | None] | None = None) -> str:
@@ -69,7 +84,8 @@ def describe_cpu(features: dict[str, bool | None] | None = None) -> str:
     features = cpu_features() if features is None else features
     shown = ", ".join(f"{name} {'?' if has is None else ('yes' if has else 'no')}" for name, has in features.items())
     return (f"CPU: {cpu_name()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads | {shown} | "
-            f"torch CPU kernels: {torch.backends.cpu.get_cpu_capability()}")
+            f"torch CPU kernels: {torch.backends.cpu.get_cpu_capability()}"
+            + (" | limited to AVX2 kernels by the environment (ONEDNN_MAX_CPU_ISA=AVX2, ...)" if limited_to_avx2() else ""))
 
 
 def cpu_name() -> str:

@@ -52,25 +52,30 @@ def gemm_rate(precision: Precision = "f32", size: int = 1024, repeats: int = 10,
     """The machine's matrix-multiply rate in FLOP/s (int8: operations/s): the best of ``repeats`` products of two
     ``size`` × ``size`` matrices, on ``threads`` threads (default: torch's count).
 
-    float32 and bfloat16 through torch (oneDNN: AMX or AVX-512 BF16 where the CPU has them); int8 through ONNX
-    Runtime's ``MatMulInteger`` (uint8 × int8, the kernels its quantized models use: VNNI or AMX where present).
+    Through torch: float32 and bfloat16 with ``torch.mm``, int8 with ``torch._int_mm`` (int8 × int8 → int32);
+    oneDNN and MKL pick AMX, AVX-512 (VNNI, BF16) or AVX2 kernels as the CPU allows, the same kernel families
+    OpenVINO's quantized and bfloat16 layers use, and they honour ``ONEDNN_MAX_CPU_ISA``-style limits.
     """
     import torch
 
     threads = threads or torch.get_num_threads()
     operations = 2 * size**3
+    if precision not in ("f32", "bf16", "int8"):
+        raise ValueError(f"precision must be 'f32', 'bf16' or 'int8', not {precision!r}.")
+    generator = torch.Generator().manual_seed(0)
     if precision == "int8":
-        run = _int8_matmul(size, threads)
-    elif precision in ("f32", "bf16"):
+        a = torch.randint(-128, 128, (size, size), generator=generator, dtype=torch.int8)
+        b = torch.randint(-128, 128, (size, size), generator=generator, dtype=torch.int8)
+
+        def run():
+            torch._int_mm(a, b)
+    else:
         dtype = torch.float32 if precision == "f32" else torch.bfloat16
-        generator = torch.Generator().manual_seed(0)
         a = torch.randn(size, size, generator=generator).to(dtype)
         b = torch.randn(size, size, generator=generator).to(dtype)
 
         def run():
             torch.mm(a, b)
-    else:
-        raise ValueError(f"precision must be 'f32', 'bf16' or 'int8', not {precision!r}.")
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
@@ -83,25 +88,6 @@ def gemm_rate(precision: Precision = "f32", size: int = 1024, repeats: int = 10,
     finally:
         torch.set_num_threads(previous)
     return operations / best
-
-
-def _int8_matmul(size: int, threads: int):
-    import onnxruntime as ort
-    from onnx import TensorProto, helper
-
-    graph = helper.make_graph(
-        [helper.make_node("MatMulInteger", ["a", "b"], ["y"])], "int8_gemm",
-        [helper.make_tensor_value_info("a", TensorProto.UINT8, [size, size]),
-         helper.make_tensor_value_info("b", TensorProto.INT8, [size, size])],
-        [helper.make_tensor_value_info("y", TensorProto.INT32, [size, size])])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
-    options = ort.SessionOptions()
-    options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
-    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-    rng = np.random.default_rng(0)
-    feeds = {"a": rng.integers(0, 256, (size, size), dtype=np.uint8),
-             "b": rng.integers(-128, 128, (size, size), dtype=np.int8)}
-    return lambda: session.run(None, feeds)
 
 
 def machine_rates(threads: int | None = None, size: int = 1024, repeats: int = 10) -> dict[str, float | None]:

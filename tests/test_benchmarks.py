@@ -179,3 +179,27 @@ def test_arguments(tmp_path):
         (("ray", "runtimes"), 3, 1, tmp_path / "cpu_runtimes.json")
     with pytest.raises(SystemExit):
         bench.parse(["--only", "gpu"])
+
+
+def test_avx2_only_runs_a_child_process_with_the_limits_and_skips_onnx_runtime(tmp_path, monkeypatch):
+    from helpers.machine import AVX2_ONLY_ENVIRONMENT
+
+    settings, path = bench.parse(["--avx2-only", "--only", "runtimes", "--workdir", str(tmp_path)])
+    assert settings.avx2_only and path == tmp_path / "cpu_runtimes-avx2.json"
+    calls = []
+
+    class Done:
+        returncode = 3
+
+    monkeypatch.setattr(bench, "limited_to_avx2", lambda: False)
+    monkeypatch.setattr(bench.subprocess, "run", lambda command, **kw: calls.append((command, kw)) or Done())
+    argv = ["--avx2-only", "--only", "runtimes", "--workdir", str(tmp_path)]
+    assert bench.main(argv) == 3  # the child's exit status
+    (command, kw), = calls
+    assert command[1:] == ["-m", "benchmarks.cpu_runtimes", *argv]
+    assert {k: kw["env"][k] for k in AVX2_ONLY_ENVIRONMENT} == AVX2_ONLY_ENVIRONMENT
+    kept, skipped = bench.runtime_options(avx2_only=True)
+    assert [o.name for o in kept] == [o.name for o in bench.RUNTIME_OPTIONS if not o.name.startswith("ONNX Runtime")]
+    assert [r["name"] for r in skipped] == [o.name for o in bench.RUNTIME_OPTIONS if o.name.startswith("ONNX Runtime")]
+    assert len(skipped) == 3 and all("cannot be limited" in r["skipped"] for r in skipped)
+    assert bench.runtime_options(avx2_only=False) == (bench.RUNTIME_OPTIONS, [])

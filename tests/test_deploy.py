@@ -271,6 +271,27 @@ def test_openvino_compiles_the_file_and_reports_its_precision(tiny, exported):
         compiled(np.zeros((1, 3, 20, 28), np.float32))
 
 
+def test_openvino_static_shapes_give_the_same_maps_and_keep_the_last_shapes(tiny, exported, monkeypatch):
+    from helpers import deploy as deploy_module
+
+    model, processor = tiny
+    any_shape = openvino_model(exported.path, precision="f32", threads=1)
+    static = openvino_model(exported.path, precision="f32", threads=1, static_shapes=True)
+    assert static.precision == "f32" and static.runtime.get_property("INFERENCE_NUM_THREADS") == 1
+    monkeypatch.setattr(deploy_module, "SHAPES_KEPT", 2)
+    for height, width in ((200, 300), (300, 200), (200, 300), (150, 150)):  # 3 input shapes, one seen twice
+        image = _image(height, width)
+        assert max_relative_difference(predict_onnx(static, processor, image), predict_onnx(any_shape, processor, image)) <= 1e-6
+    def shape(height, width):
+        return tuple(processor(images=_image(height, width), return_tensors="np")["pixel_values"].shape)
+
+    assert shape(200, 300) != shape(300, 200)
+    assert list(static.runtime.compiled) == [shape(200, 300), shape(150, 150)]  # the two used last, oldest first
+    assert all(len(compiled.inputs[0].get_partial_shape().to_shape()) == 4 for compiled in static.runtime.compiled.values())
+    with pytest.raises(ValueError, match="multiples of 14"):
+        static(np.zeros((1, 3, 20, 28), np.float32))
+
+
 def test_default_path_and_source_names(tiny, monkeypatch):
     model, _ = tiny
     path = deploy.default_onnx_path(model)

@@ -30,3 +30,17 @@ def test_this_machine_and_the_one_line_summary():
     line = describe_cpu(cpu_features(SAPPHIRE_RAPIDS))
     assert "| AVX2 yes, AVX-512 yes, VNNI yes, BF16 yes, AMX yes |" in line and "torch CPU kernels:" in line
     assert helpers.describe_cpu is describe_cpu
+
+
+def test_an_avx2_limit_in_the_environment_hides_the_wider_units(monkeypatch):
+    from helpers.machine import AVX2_ONLY_ENVIRONMENT, limited_to_avx2
+
+    monkeypatch.setattr("helpers.machine.cpu_flags", lambda: set(SAPPHIRE_RAPIDS))
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    assert not limited_to_avx2() and cpu_features() == dict.fromkeys(CPU_FEATURES, True)
+    for key, value in AVX2_ONLY_ENVIRONMENT.items():
+        monkeypatch.setenv(key, value)
+    assert limited_to_avx2()
+    assert cpu_features() == {"AVX2": True, "AVX-512": False, "VNNI": False, "BF16": False, "AMX": False}
+    assert cpu_features(SAPPHIRE_RAPIDS) == dict.fromkeys(CPU_FEATURES, True)  # asking about a named CPU is unaffected
+    assert "limited to AVX2 kernels" in describe_cpu()

@@ -115,3 +115,68 @@ def share_of_floor(measured_ms: float, floor: float) -> float:
     if measured_ms <= 0:
         raise ValueError(f"measured_ms must be positive, not {measured_ms}.")
     return floor / measured_ms
+
+
+# the operations whose arithmetic the floor counts: matrix products, convolutions and fused attention
+_ARITHMETIC_OPS = ("addmm", "mm", "bmm", "convolution", "_scaled_dot_product_flash_attention_for_cpu")
+
+
+def arithmetic_ops(model: Any, pixel_values: Any) -> list[tuple[str, tuple, dict, int]]:
+    """The forward pass's matrix products, convolutions and attention kernels as PyTorch runs them:
+    ``(operation, arguments, keyword arguments, how many times)`` in order of first use, each tensor written as
+    ``("tensor", shape, dtype)``."""
+    import torch
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    def frozen(value):
+        if torch.is_tensor(value):
+            return ("tensor", tuple(value.shape), str(value.dtype))
+        return tuple(frozen(v) for v in value) if isinstance(value, (list, tuple)) else value
+
+    found: dict[tuple, int] = {}
+
+    class Record(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            name = func._overloadpacket.__name__
+            if name in _ARITHMETIC_OPS:
+                key = (name, frozen(args), tuple(sorted((k, frozen(v)) for k, v in (kwargs or {}).items())))
+                found[key] = found.get(key, 0) + 1
+            return func(*args, **(kwargs or {}))
+
+    weight = next(model.parameters())
+    pixel_values = torch.as_tensor(np.asarray(pixel_values) if not torch.is_tensor(pixel_values) else pixel_values)
+    with torch.no_grad(), Record():
+        model(pixel_values.to(weight.device, weight.dtype))
+    return [(name, args, dict(kwargs), count) for (name, args, kwargs), count in found.items()]
+
+
+def arithmetic_ms(model: Any, pixel_values: Any, repeats: int = 5, threads: int | None = None) -> float:
+    """Milliseconds of the forward pass's arithmetic alone (``arithmetic_ops``), each operation replayed at its own
+    shapes in PyTorch, best of ``repeats``, times how often it runs: what the matrix products cost at this model's
+    shapes, which are smaller and thinner than ``gemm_rate``'s square product, without the element-wise work."""
+    import torch
+
+    generator = torch.Generator().manual_seed(0)
+
+    def real(value):
+        if isinstance(value, tuple) and value[:1] == ("tensor",):
+            return torch.randn(value[1], generator=generator).to(getattr(torch, value[2].split(".")[-1]))
+        return [real(v) for v in value] if isinstance(value, tuple) else value
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads or previous)
+    total = 0.0
+    try:
+        for name, args, kwargs, count in arithmetic_ops(model, pixel_values):
+            op, args, kwargs = getattr(torch.ops.aten, name), real(args), {k: real(v) for k, v in kwargs.items()}
+            with torch.no_grad():
+                op(*args, **kwargs)  # warm-up
+                best = float("inf")
+                for _ in range(max(1, repeats)):
+                    started = time.perf_counter()
+                    op(*args, **kwargs)
+                    best = min(best, time.perf_counter() - started)
+            total += count * best
+    finally:
+        torch.set_num_threads(previous)
+    return 1000.0 * total

@@ -63,6 +63,7 @@ def test_every_runtime_option_is_timed_against_eager(quick):
     assert runtimes["gflop"] > 0 and set(runtimes["floors_ms"]) == {k for k, v in runtimes["gemm_gflops"].items() if v}
     assert {"f32", "int8"} <= set(runtimes["floors_ms"])
     assert runtimes["floors_ms"]["f32"] == pytest.approx(1000 * runtimes["gflop"] / runtimes["gemm_gflops"]["f32"])
+    assert runtimes["arithmetic_f32_ms"] > 0
     assert runtimes["export"]["megabytes"] == options["ONNX Runtime f32"]["megabytes"]
 
 
@@ -120,6 +121,8 @@ def test_runtime_targets_verdicts():
     floor = bench.runtime_targets(rows, avx2, {"f32": 150.0})[2]
     assert (floor.met, floor.value) == (True, "1.25× the floor (150 ms)")  # ONNX Runtime f32: 187.5 / 150
     assert not bench.runtime_targets(rows, avx2, {"f32": 140.0})[2].met
+    note = bench.runtime_targets(rows, avx2, {"f32": 150.0}, arithmetic_ms=180.0)[2].note
+    assert note.endswith("take 180 ms = 1.20× the floor") and "80 % of the float32" in note
 
 
 def test_fastest_goal_follows_the_cpu_class():

@@ -98,6 +98,30 @@ def load_model(checkpoint: str, device: str | None = None) -> tuple[Any, Any]:
         return _MODELS[(checkpoint, device)]
 
 
+_DEPTHS: dict[tuple, np.ndarray] = {}  # the last few predictions, oldest first
+KEEP_DEPTHS = 4  # moving a slider re-uses the prediction for the same photo and model instead of running it again
+
+
+def predicted_depth(image: Image.Image, checkpoint: str, device: str | None = None) -> np.ndarray:
+    """The model's depth for ``image``, remembered for the last ``KEEP_DEPTHS`` photos and models: the app's edge
+    and field-of-view sliders change only the point cloud, so they need no second pass through the network."""
+    import hashlib
+
+    device = device or pick_device()
+    pixels = np.asarray(image)
+    key = (checkpoint, device, pixels.shape, hashlib.sha256(pixels.tobytes()).hexdigest())
+    with _LOCK:
+        depth = _DEPTHS.pop(key, None)
+    if depth is None:
+        processor, model = load_model(checkpoint, device=device)
+        depth = predict_depth(model, processor, [image], progress=False)[0]
+    with _LOCK:
+        _DEPTHS[key] = depth
+        while len(_DEPTHS) > KEEP_DEPTHS:
+            del _DEPTHS[next(iter(_DEPTHS))]
+    return depth.copy()  # the caller's own array: changing it leaves the remembered one alone
+
+
 def read_photo(source, max_side: int = MAX_SIDE, name: str | None = None, *, bgr: bool = False,
                max_pixels: int | None = MAX_PIXELS) -> tuple[Image.Image, list[str]]:
     """An upright RGB photo (``helpers.load_image``), reduced to ``max_side`` on its long side, and any notice.
@@ -175,8 +199,8 @@ def depth_results(
     or the photo. Point clouds only for metric models.
     """
     image, notices = read_photo(photo, max_side=max_side, name=name, bgr=bgr, max_pixels=max_pixels)
+    depth = predicted_depth(image, checkpoint, device=device)
     processor, model = load_model(checkpoint, device=device)
-    depth = predict_depth(model, processor, [image], progress=False)[0]
     metric, stand_in = is_metric_model(model), is_stand_in(model)
     if stand_in:
         notices.append(f"{STAND_IN_LABEL}: the real {checkpoint} weights are not on this machine, so a model "

@@ -173,3 +173,29 @@ def test_cmyk_and_inline_pictures_are_read(tmp_path):
     url = "data:image/png;base64," + __import__("base64").b64encode(buffer.getvalue()).decode()
     path, name = _uploaded_path({"path": None, "url": url}, tmp_path)  # written where it is told
     assert name == "webcam.png" and Image.open(path).size == (8, 6)
+
+
+def test_the_sliders_reuse_the_prediction_for_the_same_photo_and_model(monkeypatch, tmp_path):
+    import helpers.app as app_module
+
+    calls = []
+    real = app_module.predict_depth
+    monkeypatch.setattr(app_module, "predict_depth", lambda *a, **k: calls.append(a[2][0].size) or real(*a, **k))
+    monkeypatch.setattr(app_module, "_DEPTHS", {})
+    photo = helpers.load_image("coffee").resize((120, 80))
+    metric = MODELS[DEFAULT_MODEL]
+    first = depth_results(photo, metric, edge_jump=0.0, out_dir=tmp_path / "a")
+    second = depth_results(photo, metric, edge_jump=0.02, hfov_deg=70.0, out_dir=tmp_path / "b")
+    assert calls == [(120, 80)]  # the edge and field-of-view sliders ran no second prediction
+    assert np.array_equal(first.depth, second.depth)
+    assert np.array_equal(first.cloud.points[:, 2], second.cloud.points[:, 2])  # the same depths, ...
+    assert np.ptp(second.cloud.points[:, 0]) > np.ptp(first.cloud.points[:, 0])  # ... spread by a wider view
+    first.depth[:] = 0  # the caller's copy; the remembered map is untouched
+    assert np.array_equal(depth_results(photo, metric, edge_jump=0.0, out_dir=tmp_path / "c").depth, second.depth)
+    depth_results(photo.rotate(180), metric, out_dir=tmp_path / "d")  # another photo
+    depth_results(photo, MODELS[RELATIVE], out_dir=tmp_path / "e")  # another model
+    assert calls == [(120, 80)] * 3
+    for index in range(app_module.KEEP_DEPTHS):  # four other photos push the first one out
+        depth_results(photo.resize((120 - 14 * (index + 1), 80)), metric, out_dir=tmp_path / f"f{index}")
+    depth_results(photo, metric, out_dir=tmp_path / "g")
+    assert len(calls) == 3 + app_module.KEEP_DEPTHS + 1 and len(app_module._DEPTHS) == app_module.KEEP_DEPTHS

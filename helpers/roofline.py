@@ -9,8 +9,9 @@ half its floor has little left to gain; only a cheaper precision (a faster rate)
 
 from __future__ import annotations
 
+import contextlib
 import time
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 import numpy as np
 
@@ -25,15 +26,46 @@ def forward_flops(model: Any, pixel_values: Any) -> int:
     PyTorch's CPU kernel (``scaled_dot_product_attention`` on a CPU tensor) is counted too: torch's own table
     lacks that kernel, and would leave out a fifth of Depth Anything's work.
     """
-    import torch
     from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False, custom_mapping=_missing_attention_formulas())
+    _forward(model, pixel_values, counter)
+    return int(counter.get_total_flops())
+
+
+def _forward(model: Any, pixel_values: Any, mode: Any) -> None:
+    """One forward pass of ``model`` on ``pixel_values`` (array or tensor, moved to the model's device and dtype)
+    inside ``mode``: the FLOP counter, or the dispatch mode that records the arithmetic."""
+    import torch
 
     weight = next(model.parameters())
     pixel_values = torch.as_tensor(np.asarray(pixel_values) if not torch.is_tensor(pixel_values) else pixel_values)
-    counter = FlopCounterMode(display=False, custom_mapping=_missing_attention_formulas())
-    with torch.no_grad(), counter:
+    with torch.no_grad(), mode:
         model(pixel_values.to(weight.device, weight.dtype))
-    return int(counter.get_total_flops())
+
+
+@contextlib.contextmanager
+def _torch_threads(threads: int | None):
+    """torch on ``threads`` threads (None: as it is) inside the block, its own count restored afterwards."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads or previous)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _best_seconds(run: Callable[[], Any], repeats: int) -> float:
+    """The fastest of ``repeats`` timed calls of ``run``, after one untimed call (kernels chosen, memory touched)."""
+    run()
+    best = float("inf")
+    for _ in range(max(1, repeats)):
+        started = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - started)
+    return best
 
 
 def _missing_attention_formulas() -> dict:
@@ -58,7 +90,6 @@ def gemm_rate(precision: Precision = "f32", size: int = 1024, repeats: int = 10,
     """
     import torch
 
-    threads = threads or torch.get_num_threads()
     operations = 2 * size**3
     if precision not in ("f32", "bf16", "int8"):
         raise ValueError(f"precision must be 'f32', 'bf16' or 'int8', not {precision!r}.")
@@ -76,18 +107,8 @@ def gemm_rate(precision: Precision = "f32", size: int = 1024, repeats: int = 10,
 
         def run():
             torch.mm(a, b)
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        run()  # warm-up: kernels chosen, memory touched
-        best = float("inf")
-        for _ in range(max(1, repeats)):
-            started = time.perf_counter()
-            run()
-            best = min(best, time.perf_counter() - started)
-    finally:
-        torch.set_num_threads(previous)
-    return operations / best
+    with _torch_threads(threads):
+        return operations / _best_seconds(run, repeats)
 
 
 def machine_rates(threads: int | None = None, size: int = 1024, repeats: int = 10) -> dict[str, float | None]:
@@ -143,10 +164,7 @@ def arithmetic_ops(model: Any, pixel_values: Any) -> list[tuple[str, tuple, dict
                 found[key] = found.get(key, 0) + 1
             return func(*args, **(kwargs or {}))
 
-    weight = next(model.parameters())
-    pixel_values = torch.as_tensor(np.asarray(pixel_values) if not torch.is_tensor(pixel_values) else pixel_values)
-    with torch.no_grad(), Record():
-        model(pixel_values.to(weight.device, weight.dtype))
+    _forward(model, pixel_values, Record())
     return [(name, args, dict(kwargs), count) for (name, args, kwargs), count in found.items()]
 
 
@@ -163,20 +181,9 @@ def arithmetic_ms(model: Any, pixel_values: Any, repeats: int = 5, threads: int 
             return torch.randn(value[1], generator=generator).to(getattr(torch, value[2].split(".")[-1]))
         return [real(v) for v in value] if isinstance(value, tuple) else value
 
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads or previous)
     total = 0.0
-    try:
+    with _torch_threads(threads), torch.no_grad():
         for name, args, kwargs, count in arithmetic_ops(model, pixel_values):
             op, args, kwargs = getattr(torch.ops.aten, name), real(args), {k: real(v) for k, v in kwargs.items()}
-            with torch.no_grad():
-                op(*args, **kwargs)  # warm-up
-                best = float("inf")
-                for _ in range(max(1, repeats)):
-                    started = time.perf_counter()
-                    op(*args, **kwargs)
-                    best = min(best, time.perf_counter() - started)
-            total += count * best
-    finally:
-        torch.set_num_threads(previous)
+            total += count * _best_seconds(lambda: op(*args, **kwargs), repeats)
     return 1000.0 * total

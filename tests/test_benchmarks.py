@@ -208,23 +208,24 @@ def test_avx2_only_runs_a_child_process_with_the_limits_and_skips_onnx_runtime(t
     assert bench.runtime_options(avx2_only=False) == (bench.RUNTIME_OPTIONS, [])
 
 
-def test_best_limits_keep_the_fastest_rate_and_the_shortest_replay():
-    first = {"gflop": 70.0, "gemm_gflops": {"f32": 200.0, "bf16": None, "int8": 2000.0}, "arithmetic_f32_ms": 400.0}
-    second = {"gflop": 70.0, "gemm_gflops": {"f32": 280.0, "bf16": None, "int8": 1400.0}, "arithmetic_f32_ms": 350.0}
-    best = bench.best_limits(first, second)
+def test_hardware_limits_keep_the_fastest_rate_and_the_shortest_replay():
+    first = {"gemm_gflops": {"f32": 200.0, "bf16": None, "int8": 2000.0}, "arithmetic_f32_ms": 400.0}
+    second = {"gemm_gflops": {"f32": 280.0, "bf16": None, "int8": 1400.0}, "arithmetic_f32_ms": 350.0}
+    best = bench.hardware_limits(70.0, first, second)
+    assert best["gflop"] == 70.0
     assert best["gemm_gflops"] == {"f32": 280.0, "bf16": None, "int8": 2000.0}
     assert best["floors_ms"] == {"f32": pytest.approx(250.0), "int8": pytest.approx(35.0)}
     assert best["arithmetic_f32_ms"] == 350.0
 
 
-def test_avx2_caveats_withhold_a_met_that_rests_on_openvino_float32_layers():
+def test_avx2_only_withholds_a_met_that_rests_on_openvino_float32_layers():
     rows = [_row(bench.BASELINE, 1.0, 0.0, median_ms=600.0), _row("OpenVINO f32 hint", 1.4, 1e-6, median_ms=430.0),
             _row("OpenVINO int8 static (NNCF), f32 hint", 1.1, 5e-2, "int8 (static) + f32", 545.0)]
     avx2 = {"AVX2": True, "AVX-512": False, "VNNI": False, "BF16": False, "AMX": False}
-    fastest, floor = bench.avx2_caveats(bench.runtime_targets(rows, avx2, {"f32": 450.0}), rows)
+    fastest, floor = bench.runtime_targets(rows, avx2, {"f32": 450.0}, avx2_only=True)
     assert (fastest.met, floor.met) == (False, None)  # NOT met stands; met (0.96x the floor) is not measured
     assert all("upper estimate" in t.note for t in (fastest, floor))
     eager_only = [_row(bench.BASELINE, 1.0, 0.0, median_ms=600.0), _row("OpenVINO bf16 hint", 2.0, 1e-2, "bf16", 300.0)]
-    (fastest,) = [t for t in bench.avx2_caveats(bench.runtime_targets(eager_only, avx2, {}), eager_only)
+    (fastest,) = [t for t in bench.runtime_targets(eager_only, avx2, {}, avx2_only=True)
                   if t.what.startswith("fastest option")]
     assert fastest.met is True and "upper estimate" not in fastest.note

@@ -23,6 +23,7 @@ fonts and scripts. The app binds to 127.0.0.1 unless you pass another ``--host``
 from __future__ import annotations
 
 import argparse
+import hashlib
 import math
 import os
 import re
@@ -45,6 +46,7 @@ from .depthio import DEPTH_PNG_SCALE, save_depth_npy, save_depth_png16
 from .env import pick_device
 from .geometry import PointCloud, discontinuity_mask, point_cloud, write_ply
 from .images import MAX_PIXELS, ImageTooLargeError, describe
+from .recent import RecentlyUsed
 from .standins import STAND_IN_LABEL, is_stand_in
 from .viz import colorize
 
@@ -98,28 +100,22 @@ def load_model(checkpoint: str, device: str | None = None) -> tuple[Any, Any]:
         return _MODELS[(checkpoint, device)]
 
 
-_DEPTHS: dict[tuple, np.ndarray] = {}  # the last few predictions, oldest first
 KEEP_DEPTHS = 4  # moving a slider re-uses the prediction for the same photo and model instead of running it again
+_DEPTHS: RecentlyUsed[np.ndarray] = RecentlyUsed(KEEP_DEPTHS)
 
 
 def predicted_depth(image: Image.Image, checkpoint: str, device: str | None = None) -> np.ndarray:
     """The model's depth for ``image``, remembered for the last ``KEEP_DEPTHS`` photos and models: the app's edge
     and field-of-view sliders change only the point cloud, so they need no second pass through the network."""
-    import hashlib
-
     device = device or pick_device()
     pixels = np.asarray(image)
     key = (checkpoint, device, pixels.shape, hashlib.sha256(pixels.tobytes()).hexdigest())
-    with _LOCK:
-        depth = _DEPTHS.pop(key, None)
-    if depth is None:
+
+    def predict():
         processor, model = load_model(checkpoint, device=device)
-        depth = predict_depth(model, processor, [image], progress=False)[0]
-    with _LOCK:
-        _DEPTHS[key] = depth
-        while len(_DEPTHS) > KEEP_DEPTHS:
-            del _DEPTHS[next(iter(_DEPTHS))]
-    return depth.copy()  # the caller's own array: changing it leaves the remembered one alone
+        return predict_depth(model, processor, [image], progress=False)[0]
+
+    return _DEPTHS.get(key, predict).copy()  # the caller's own array: changing it leaves the remembered one alone
 
 
 def read_photo(source, max_side: int = MAX_SIDE, name: str | None = None, *, bgr: bool = False,

@@ -49,6 +49,7 @@ import numpy as np
 from .batch import depth_maps, image_at, model_input
 from .images import MAX_PIXELS
 from .outputs import os_error, writable_folder
+from .recent import RecentlyUsed
 from .standins import MARKER, is_stand_in
 from .paths import build_dir
 
@@ -416,8 +417,8 @@ def openvino_model(path: str | Path, precision: Literal["f32", "bf16", "f16"] | 
 
     ``static_shapes=True`` compiles the model again for each input shape it meets (the last ``SHAPES_KEPT`` are
     kept): the first call of a size compiles (about ten seconds for Depth Anything V2 Small on 2 cores), later ones
-    are faster, because OpenVINO plans kernels and memory for one known shape instead of any. Worth it when many images share a size (a camera, a video, a
-    folder of photos from one phone); the answers are the same.
+    are faster, because OpenVINO plans kernels and memory for one known shape instead of any. Worth it when many
+    images share a size (a camera, a video, a folder of photos from one phone); the answers are the same.
     """
     import openvino as ov
     import torch
@@ -450,19 +451,16 @@ class PerShapeCompiled:
 
     def __init__(self, core: Any, network: Any, device: str, config: dict[str, Any], any_shape: Any):
         self.core, self.network, self.device, self.config, self.any_shape = core, network, device, config, any_shape
-        self.compiled: dict[tuple[int, ...], Any] = {}  # insertion order = least recently used first
+        self.compiled: RecentlyUsed = RecentlyUsed(SHAPES_KEPT)  # input shape -> compiled model
+
+    def _compile(self, shape: tuple[int, ...]) -> Any:
+        network = self.network.clone()
+        network.reshape({network.inputs[0].get_any_name(): list(shape)})
+        return self.core.compile_model(network, self.device, self.config)
 
     def __call__(self, pixel_values: np.ndarray) -> Any:
         shape = tuple(int(n) for n in pixel_values.shape)
-        compiled = self.compiled.pop(shape, None)
-        if compiled is None:
-            network = self.network.clone()
-            network.reshape({network.inputs[0].get_any_name(): list(shape)})
-            compiled = self.core.compile_model(network, self.device, self.config)
-        self.compiled[shape] = compiled
-        while len(self.compiled) > SHAPES_KEPT:
-            del self.compiled[next(iter(self.compiled))]
-        return compiled(pixel_values)
+        return self.compiled.get(shape, lambda: self._compile(shape))(pixel_values)
 
     def get_property(self, name: str) -> Any:
         return self.any_shape.get_property(name)

@@ -181,7 +181,7 @@ def test_the_sliders_reuse_the_prediction_for_the_same_photo_and_model(monkeypat
     calls = []
     real = app_module.predict_depth
     monkeypatch.setattr(app_module, "predict_depth", lambda *a, **k: calls.append(a[2][0].size) or real(*a, **k))
-    monkeypatch.setattr(app_module, "_DEPTHS", {})
+    monkeypatch.setattr(app_module, "_DEPTHS", app_module.RecentlyUsed(app_module.KEEP_DEPTHS))
     photo = helpers.load_image("coffee").resize((120, 80))
     metric = MODELS[DEFAULT_MODEL]
     first = depth_results(photo, metric, edge_jump=0.0, out_dir=tmp_path / "a")

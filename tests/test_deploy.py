@@ -275,10 +275,10 @@ def test_openvino_static_shapes_give_the_same_maps_and_keep_the_last_shapes(tiny
     from helpers import deploy as deploy_module
 
     model, processor = tiny
+    monkeypatch.setattr(deploy_module, "SHAPES_KEPT", 2)
     any_shape = openvino_model(exported.path, precision="f32", threads=1)
     static = openvino_model(exported.path, precision="f32", threads=1, static_shapes=True)
     assert static.precision == "f32" and static.runtime.get_property("INFERENCE_NUM_THREADS") == 1
-    monkeypatch.setattr(deploy_module, "SHAPES_KEPT", 2)
     for height, width in ((200, 300), (300, 200), (200, 300), (150, 150)):  # 3 input shapes, one seen twice
         image = _image(height, width)
         assert max_relative_difference(predict_onnx(static, processor, image), predict_onnx(any_shape, processor, image)) <= 1e-6

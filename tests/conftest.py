@@ -196,7 +196,10 @@ def onnx_copy():
         proto = onnx.load(str(source))
         props = {p.key: p.value for p in proto.metadata_props}
         for key, value in changes.items():
-            props.pop(META_PREFIX + key, None) if value is None else props.__setitem__(META_PREFIX + key, value)
+            if value is None:
+                props.pop(META_PREFIX + key, None)
+            else:
+                props[META_PREFIX + key] = value
         del proto.metadata_props[:]
         for key, value in props.items():
             proto.metadata_props.add(key=key, value=value)

@@ -22,9 +22,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from benchmarks import cpu_runtimes as shared
-from helpers.checkpoints import CHECKPOINTS, checkpoint_info, resolve_checkpoint
+from helpers.checkpoints import checkpoint_info, resolve_checkpoint
 from helpers.data import load_stereo_pair
 from helpers.paths import build_dir
+from helpers.registry import CHECKPOINTS
 from helpers.standins import is_stand_in
 from helpers.timing import time_call
 

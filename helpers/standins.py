@@ -13,12 +13,10 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .paths import cache_dir
-
-if TYPE_CHECKING:  # for the annotations only; checkpoints imports this module
-    from .checkpoints import CheckpointInfo
+from .registry import CheckpointInfo
 
 STANDIN_VERSION = 2  # bump when the stand-in recipe changes, so old cached folders are rebuilt
 STANDIN_SEED = 0

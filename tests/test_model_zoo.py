@@ -8,7 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
-from helpers.checkpoints import CHECKPOINTS
+from helpers.registry import CHECKPOINTS
 from helpers.classroom import prefetch
 from helpers.focal import depth_pro_intrinsics, focal_px_to_fov, focal_scale_error, fov_to_focal_px
 from helpers.geometry import Intrinsics

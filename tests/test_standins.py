@@ -3,7 +3,7 @@
 import torch
 
 from helpers import standins
-from helpers.checkpoints import CHECKPOINTS
+from helpers.registry import CHECKPOINTS
 from helpers.standins import STAND_IN_LABEL, build_stand_in, is_stand_in, model_config, stand_in_label
 
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers.checkpoints import ZOEDEPTH_PROCESSOR
+from helpers.registry import ZOEDEPTH_PROCESSOR
 from helpers.zoedepth import remove_zoedepth_padding, zoedepth_input_size, zoedepth_padded_size, zoedepth_padding
 
 # (height, width): the bundled photos (chelsea 300x451, coffee 400x600, rocket 427x640, Motorcycle 500x741),

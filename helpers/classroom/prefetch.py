@@ -1,6 +1,6 @@
 """Download once, teach offline: every checkpoint and remote image the notebooks use, into the standard caches.
 
-``python -m helpers.classroom.prefetch`` fetches what the registries list (``helpers.checkpoints.CHECKPOINTS`` and the
+``python -m helpers.classroom.prefetch`` fetches what the registries list (``helpers.registry.CHECKPOINTS`` and the
 remote entries of ``helpers.data.DATA``, the same registries the notebooks load from), verifies each one, and
 prints what it holds, how big, and where. ``--check`` only reports what is missing and downloads nothing.
 Afterwards the notebooks run with ``HF_HUB_OFFLINE=1`` on the real weights.
@@ -53,7 +53,7 @@ class Result:
 
 def plan(only: list[str] | None = None) -> list[Item]:
     """Everything the notebooks use that is not bundled, from the two registries (optionally a subset)."""
-    from ..checkpoints import CHECKPOINTS
+    from ..registry import CHECKPOINTS
     from ..data import DATA
 
     named = {name.lower() for name in only or []}
@@ -141,7 +141,7 @@ def download(item: Item) -> Path:
     if folder is None:
         raise ValueError(
             f"{item.source} has no config.json with model.safetensors or pytorch_model.bin in its repository, "
-            "so from_pretrained could not load it offline; check the Hub id in helpers/checkpoints.py."
+            "so from_pretrained could not load it offline; check the Hub id in helpers/registry.py."
         )
     return folder
 

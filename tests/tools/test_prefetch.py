@@ -14,7 +14,7 @@ import sys
 import pytest
 from PIL import Image
 
-from helpers.checkpoints import DEPTH_ANYTHING_PROCESSOR
+from helpers.registry import DEPTH_ANYTHING_PROCESSOR
 from helpers.classroom import prefetch
 from helpers.classroom.prefetch import Item, Result, human_size
 
@@ -50,14 +50,14 @@ def hub(fake_hub):
 
 DRIVER = """
 import sys
-from helpers import checkpoints, data
+from helpers import data, registry
 from helpers.classroom import prefetch
 
 base, repos = sys.argv[1], sys.argv[2].split(",")
-checkpoints.CHECKPOINTS.clear()
+registry.CHECKPOINTS.clear()
 for repo in repos:
-    checkpoints.CHECKPOINTS[repo] = checkpoints.CheckpointInfo(
-        repo, "depth_anything", "small", "relative disparity", "apache-2.0", checkpoints.DEPTH_ANYTHING_PROCESSOR)
+    registry.CHECKPOINTS[repo] = registry.CheckpointInfo(
+        repo, "depth_anything", "small", "relative disparity", "apache-2.0", registry.DEPTH_ANYTHING_PROCESSOR)
 if "--keep-images" in sys.argv:  # the registry's own images, served by the fake Hub as a mirror
     sys.argv.remove("--keep-images")
 else:

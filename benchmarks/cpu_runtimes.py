@@ -50,11 +50,12 @@ from typing import Any, Callable, Mapping
 from helpers.batch import depth_batch, predict_depth
 from helpers.checkpoints import checkpoint_info, resolve_checkpoint
 from helpers.data import load_image
-from helpers.deploy import (OnnxExport, calibration_set, default_onnx_path, export_onnx, max_relative_difference,
-                            model_source, onnx_session, openvino_model, predict_onnx, quantize_int8,
-                            quantize_static_int8)
+from helpers.deploy import (default_onnx_path, export_onnx, max_relative_difference, onnx_session, openvino_model,
+                            predict_onnx)
 from helpers.machine import AVX2_ONLY_ENVIRONMENT, cpu_features, cpu_name, describe_cpu, limited_to_avx2
+from helpers.onnx_identity import OnnxExport, model_source
 from helpers.paths import PROJECT_ROOT, build_dir, data_path
+from helpers.quantize import calibration_set, quantize_int8, quantize_static_int8
 from helpers.roofline import arithmetic_ms, forward_flops, machine_rates
 from helpers.standins import build_stand_in, is_stand_in
 from helpers.timing import Timing, layer_rates, speedups, time_call, time_interleaved, time_stages

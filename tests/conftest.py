@@ -190,7 +190,7 @@ def onnx_copy():
     weights" or "an older export", for the rules on reusing files."""
     import onnx
 
-    from helpers.deploy import META_PREFIX
+    from helpers.onnx_identity import META_PREFIX
 
     def copy(source, dest, **changes):
         proto = onnx.load(str(source))

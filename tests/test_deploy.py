@@ -1,4 +1,4 @@
-"""helpers.deploy: ONNX export of a tiny stand-in, runtimes, int8 quantization, clear errors, CPU features.
+"""helpers.deploy, onnx_identity and quantize (dynamic int8): ONNX export of a tiny stand-in, runtimes, clear errors.
 
 One export per test session (the slow step; the ``tiny_onnx`` fixture in tests/conftest.py); nothing here is timed.
 """
@@ -14,20 +14,11 @@ from PIL import Image
 
 import helpers
 import helpers.outputs
-from helpers import deploy
+from helpers import deploy, onnx_identity
+from helpers.deploy import export_onnx, max_relative_difference, onnx_session, openvino_model, predict_onnx
 from helpers.machine import cpu_features
-from helpers.deploy import (
-    OnnxExport,
-    check_onnx,
-    error_line,
-    export_onnx,
-    max_relative_difference,
-    onnx_session,
-    openvino_model,
-    predict_onnx,
-    quantize_int8,
-    read_metadata,
-)
+from helpers.onnx_identity import OnnxExport, check_onnx, error_line, read_metadata
+from helpers.quantize import quantize_int8
 
 CHECKPOINT = "depth-anything/Depth-Anything-V2-Small-hf"
 
@@ -65,8 +56,8 @@ def test_export_writes_a_valid_file_with_dynamic_axes_and_the_models_identity(ti
     assert output_dims[0] == "batch" and all(isinstance(d, str) for d in output_dims[1:])  # not frozen at 350 × 518
     metadata = read_metadata(exported.path)
     assert metadata["source"] == f"STAND-IN for {CHECKPOINT} (tiny, random weights)"
-    assert metadata["config_sha256"] == deploy.config_hash(model)
-    assert metadata["weights_sha256"] == deploy.weights_hash(model)
+    assert metadata["config_sha256"] == onnx_identity.config_hash(model)
+    assert metadata["weights_sha256"] == onnx_identity.weights_hash(model)
     assert metadata["size_multiple"] == "14"
     assert "forward" not in vars(model.head)  # the export-time patch of the head is undone
     assert not model.training
@@ -119,7 +110,7 @@ def test_an_older_export_of_the_same_weights_is_refused_with_the_reason(tiny, ex
         export_onnx(model, older)
     assert older.read_bytes() == before
     assert not export_onnx(model, older, overwrite=True).reused
-    assert read_metadata(older)["export_format"] == deploy.EXPORT_FORMAT
+    assert read_metadata(older)["export_format"] == onnx_identity.EXPORT_FORMAT
 
 
 def test_attention_is_exported_as_matmul_softmax_matmul_without_a_nan_guard(tiny, exported):
@@ -298,7 +289,7 @@ def test_default_path_and_source_names(tiny, monkeypatch):
     assert path == helpers.build_dir() / "onnx" / "Depth-Anything-V2-Small-hf-stand-in-tiny.onnx"
     cached = "/home/me/.cache/huggingface/hub/models--depth-anything--Depth-Anything-V2-Small-hf/snapshots/abc123"
     monkeypatch.setattr(model, "name_or_path", cached)
-    assert deploy.model_source(model) == "depth-anything/Depth-Anything-V2-Small-hf"
+    assert onnx_identity.model_source(model) == "depth-anything/Depth-Anything-V2-Small-hf"
     assert deploy.default_onnx_path(model).name == "Depth-Anything-V2-Small-hf.onnx"
 
 
@@ -331,10 +322,10 @@ def test_error_line_is_type_and_first_line_without_colour_codes():
 
 def test_a_staged_write_replaces_the_file_only_once_complete_and_leaves_nothing_behind(tmp_path):
     target = tmp_path / "out" / "model.onnx"
-    with deploy._staged(target) as staged:
+    with onnx_identity.staged_file(target) as staged:
         staged.write_bytes(b"first")
     assert target.read_bytes() == b"first" and [p.name for p in target.parent.iterdir()] == ["model.onnx"]
-    with pytest.raises(RuntimeError, match="interrupted"), deploy._staged(target) as staged:
+    with pytest.raises(RuntimeError, match="interrupted"), onnx_identity.staged_file(target) as staged:
         staged.write_bytes(b"half")
         raise RuntimeError("interrupted")
     assert target.read_bytes() == b"first" and [p.name for p in target.parent.iterdir()] == ["model.onnx"]

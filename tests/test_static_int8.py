@@ -1,4 +1,4 @@
-"""helpers.deploy's static int8 (NNCF/OpenVINO and ONNX Runtime QDQ) on the tiny stand-in, and helpers.roofline.
+"""helpers.quantize's static int8 (NNCF/OpenVINO and ONNX Runtime QDQ) on the tiny stand-in, and helpers.roofline.
 
 The tiny export is the session's one (``tiny_onnx`` in tests/conftest.py); each runtime quantizes it once per module.
 Nothing here is timed: the stand-in's outputs are random-weight numbers, so only shapes, ranges, files and rules are checked.
@@ -9,18 +9,9 @@ import pytest
 import torch
 from PIL import Image
 
-from helpers import deploy
-from helpers.deploy import (
-    calibration_set,
-    check_onnx,
-    export_onnx,
-    onnx_session,
-    openvino_model,
-    predict_onnx,
-    quantize_static_int8,
-    read_ir_metadata,
-    read_metadata,
-)
+from helpers.deploy import export_onnx, onnx_session, openvino_model
+from helpers.onnx_identity import IDENTITY_KEYS, check_onnx, read_ir_metadata, read_metadata
+from helpers.quantize import calibration_set, quantize_static_int8
 from helpers.paths import data_path
 from helpers.roofline import arithmetic_ms, arithmetic_ops, floor_ms, forward_flops, gemm_rate, share_of_floor
 
@@ -71,7 +62,7 @@ def test_nncf_static_int8_is_a_valid_smaller_openvino_model_with_floats_shape_an
     assert nncf_int8.path.with_suffix(".bin").is_file() and nncf_int8.megabytes < tiny_onnx.megabytes
     metadata = read_ir_metadata(nncf_int8.path)
     assert metadata["quantized"] == "int8 static (NNCF)" and metadata["calibration_images"] == "2"
-    assert {k: metadata[k] for k in deploy.IDENTITY_KEYS} == {k: read_metadata(tiny_onnx.path)[k] for k in deploy.IDENTITY_KEYS}
+    assert {k: metadata[k] for k in IDENTITY_KEYS} == {k: read_metadata(tiny_onnx.path)[k] for k in IDENTITY_KEYS}
     runtime = openvino_model(nncf_int8.path, precision="f32", threads=1)
     assert runtime.precision == "int8 (static) + f32" and runtime.size_multiple == 14
     reference, found = _float_and(runtime, tiny_onnx, processor)

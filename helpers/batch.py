@@ -38,16 +38,14 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, NamedTuple, Sequence
 
 import numpy as np
 
 from .data import load_image
 from .depthio import save_depth_npy, save_depth_png16
-from .images import MAX_PIXELS, as_rgb_image, check_image_file, describe, refuse_bgr
+from .images import IMAGE_SUFFIXES, MAX_PIXELS, as_rgb_image, check_image_file, describe, refuse_bgr
 from .outputs import os_error, writable_folder
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
 
 def is_metric_model(model: Any) -> bool:
@@ -84,7 +82,14 @@ def processor_input_size(processor: Any, height: int, width: int, processor_kwar
     return (max(height, MIN_SIDE, math.ceil(width / limit)), max(width, MIN_SIDE, math.ceil(height / limit)))
 
 
-def model_input(processor: Any, image: Any, processor_kwargs: dict | None = None) -> tuple[Any, tuple[int, int]]:
+class ModelInput(NamedTuple):
+    """One image prepared for the model: its ``pixel_values`` and the (height, width) the processor was given."""
+
+    pixel_values: Any  # a torch tensor (1, 3, H, W)
+    given: tuple[int, int]
+
+
+def model_input(processor: Any, image: Any, processor_kwargs: dict | None = None) -> ModelInput:
     """``pixel_values`` (a torch tensor) for one RGB PIL image, and the (height, width) the processor was given.
 
     That size is the image's own, except for a degenerate image (``processor_input_size``), which is stretched
@@ -96,7 +101,7 @@ def model_input(processor: Any, image: Any, processor_kwargs: dict | None = None
     if given != (image.height, image.width):
         image = image.resize((given[1], given[0]), Image.Resampling.BILINEAR)
     pixel_values = processor(images=image, return_tensors="pt", **(processor_kwargs or {}))["pixel_values"]
-    return pixel_values, given
+    return ModelInput(pixel_values, given)
 
 
 def depth_maps(processor: Any, outputs: Any, given: list[tuple[int, int]], sizes: list[tuple[int, int]],
@@ -145,6 +150,15 @@ def image_at(images: Sequence[Any], index: int, *, bgr: bool = False, max_pixels
     return as_rgb_image(source, bgr=bgr, max_pixels=max_pixels, label=f"images[{index}] ({describe(source)})")
 
 
+class Pending(NamedTuple):
+    """An image prepared for the model and waiting for its batch in ``predict_depth``."""
+
+    index: int  # its position in the list of images
+    pixel_values: Any  # the processor's output, (1, 3, H, W)
+    size: tuple[int, int]  # (height, width) of the image: its map comes back at this size
+    given: tuple[int, int]  # (height, width) the processor was given (``model_input``)
+
+
 def predict_depth(
     model: Any,
     processor: Any,
@@ -190,27 +204,27 @@ def predict_depth(
         call_kwargs.update(size={"height": int(fixed_size[0]), "width": int(fixed_size[1])}, keep_aspect_ratio=False)
     results: list[np.ndarray | None] = [None] * len(images)
 
-    def run(bucket: list[tuple[int, Any, tuple[int, int], tuple[int, int]]]) -> None:
-        pixel_values = torch.cat([item[1] for item in bucket]).to(device=device, dtype=dtype)
+    def run(bucket: list[Pending]) -> None:
+        pixel_values = torch.cat([item.pixel_values for item in bucket]).to(device=device, dtype=dtype)
         with torch.inference_mode():
             outputs = _as_float32_output(model(pixel_values=pixel_values))
             flipped = None
             if flip_tta:
                 flipped = _as_float32_output(model(pixel_values=torch.flip(pixel_values, dims=[3])))
-            maps = depth_maps(processor, outputs, [item[3] for item in bucket], [item[2] for item in bucket], flipped)
+            maps = depth_maps(processor, outputs, [item.given for item in bucket], [item.size for item in bucket], flipped)
         for item, depth in zip(bucket, maps):
-            results[item[0]] = depth.cpu().numpy()
+            results[item.index] = depth.cpu().numpy()
             if on_depth is not None:
-                on_depth(item[0], results[item[0]])
+                on_depth(item.index, results[item.index])
 
     model.eval()
-    buckets: dict[tuple[int, ...], list] = {}
+    buckets: dict[tuple[int, ...], list[Pending]] = {}  # input shape -> images waiting for a batch
     with tqdm(total=len(images), desc="depth", unit="image", disable=not progress) as bar:
         for index, source in enumerate(images):
             image = image_at(images, index, bgr=bgr, max_pixels=max_pixels)
             pixel_values, given = model_input(processor, image, call_kwargs)
             bucket = buckets.setdefault(tuple(pixel_values.shape), [])
-            bucket.append((index, pixel_values, (image.height, image.width), given))
+            bucket.append(Pending(index, pixel_values, (image.height, image.width), given))
             if len(bucket) == batch_size:
                 run(buckets.pop(tuple(pixel_values.shape)))
                 bar.update(batch_size)
@@ -295,9 +309,24 @@ def _write_atomically(path: Path, write: Callable[[Path], Any], overwrite: bool)
             partial.unlink(missing_ok=True)
 
 
-def read_back(files: Sequence[Path]) -> tuple[np.ndarray | None, list[tuple[Path, str]]]:
-    """An image's finished outputs read back: (its depth map from the .npy, []) when every file can be read, else
-    (None, [(file, why it cannot be read), ...]); an empty, truncated or foreign file is not taken as finished."""
+class Unreadable(NamedTuple):
+    """An output file that is there but cannot be read back, and why."""
+
+    path: Path
+    why: str
+
+
+class ReadBack(NamedTuple):
+    """An image's finished outputs read back: its depth map (None unless every file could be read) and the files
+    that could not."""
+
+    depth: np.ndarray | None
+    unreadable: list[Unreadable]
+
+
+def read_back(files: Sequence[Path]) -> ReadBack:
+    """An image's finished outputs read back: ``ReadBack(depth from the .npy, [])`` when every file can be read, else
+    ``ReadBack(None, [Unreadable(file, why), ...])``; an empty, truncated or foreign file is not taken as finished."""
     from PIL import Image
 
     depth, unreadable = None, []
@@ -306,14 +335,14 @@ def read_back(files: Sequence[Path]) -> tuple[np.ndarray | None, list[tuple[Path
             if path.suffix == ".npy":
                 depth = np.load(path)
                 if depth.ndim != 2 or not np.issubdtype(depth.dtype, np.floating):
-                    unreadable.append((path, f"it holds a {depth.dtype} array of shape {depth.shape}, not a depth map"))
+                    unreadable.append(Unreadable(path, f"it holds a {depth.dtype} array of shape {depth.shape}, not a depth map"))
             else:
                 with Image.open(path) as png:
                     png.load()
         except (OSError, ValueError, EOFError, SyntaxError) as err:
             reason = "it is empty" if path.exists() and path.stat().st_size == 0 else f"{type(err).__name__}: {err}"
-            unreadable.append((path, reason))
-    return (None if unreadable else depth), unreadable
+            unreadable.append(Unreadable(path, reason))
+    return ReadBack(None if unreadable else depth, unreadable)
 
 
 def predict_folder(

@@ -27,7 +27,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from .batch import IMAGE_SUFFIXES  # the photos predict_folder reads: .png .jpg .jpeg .bmp .tif .tiff .webp
+from .images import IMAGE_SUFFIXES  # the photos predict_folder reads: .png .jpg .jpeg .bmp .tif .tiff .webp
 from .depthio import load_depth_png16, png_depth_scale, save_depth_npy, save_depth_png16
 from .images import MAX_PIXELS
 from .standins import MARKER, is_stand_in

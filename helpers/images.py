@@ -39,6 +39,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 MAX_PIXELS = 200_000_000  # 200 megapixels: a 16320 × 12240 phone photo fits
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")  # a folder's photos, by file name
 
 
 class ImageTooLargeError(ValueError):

@@ -476,3 +476,16 @@ def test_processor_input_size_stretches_only_what_the_processor_cannot_take(da, 
     assert processor_input_size(da_processor, 2, 1000, {"size": {"height": 56, "width": 56}}) == (250, 1000)
     assert processor_input_size(da_processor, 2, 1000, {"size": {"height": 56, "width": 56},
                                                          "keep_aspect_ratio": False}) == (8, 1000)
+
+
+def test_read_back_names_the_map_and_each_unreadable_file(tmp_path):
+    from helpers.batch import ReadBack, Unreadable, read_back
+
+    good = tmp_path / "good.npy"
+    np.save(good, np.full((2, 3), 1.5, np.float32))
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    found = read_back([good])
+    assert isinstance(found, ReadBack) and found.unreadable == []
+    np.testing.assert_array_equal(found.depth, np.full((2, 3), 1.5, np.float32))
+    assert read_back([good, empty]) == ReadBack(None, [Unreadable(empty, "it is empty")])

@@ -47,6 +47,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from benchmarks.arithmetic import arithmetic_ms
 from helpers.batch import depth_batch, predict_depth
 from helpers.checkpoints import checkpoint_info, resolve_checkpoint
 from helpers.data import load_image
@@ -56,7 +57,7 @@ from helpers.machine import AVX2_ONLY_ENVIRONMENT, cpu_features, cpu_name, descr
 from helpers.onnx_identity import OnnxExport, model_source
 from helpers.paths import PROJECT_ROOT, build_dir, data_path
 from helpers.quantize import calibration_set, quantize_int8, quantize_static_int8
-from helpers.roofline import arithmetic_ms, forward_flops, machine_rates
+from helpers.roofline import forward_flops, machine_rates
 from helpers.standins import build_stand_in, is_stand_in
 from helpers.timing import Timing, layer_rates, speedups, time_call, time_interleaved, time_stages
 from helpers.viz import colorize
@@ -115,7 +116,7 @@ def runtime_targets(options: list[dict], features: Mapping[str, bool | None], fl
                     arithmetic_ms: float | None = None, avx2_only: bool = False) -> list[Target]:
     """The runtime targets: ONNX Runtime f32 >= 1.5x eager at <= 1e-4 (issues 18/08), the fastest option >= 1.8x or
     4x by CPU class, and the fastest float32 option within 1.3x of the float32 floor (issue 22; None until measured).
-    ``arithmetic_ms``: the forward pass's matrix products alone at the model's own shapes (``roofline.arithmetic_ms``),
+    ``arithmetic_ms``: the forward pass's matrix products alone at the model's own shapes (``benchmarks.arithmetic``),
     quoted beside the float32 floor to show how much of the gap the shapes themselves explain. ``avx2_only``: the
     kernels were limited to AVX2, so verdicts that rest on OpenVINO's float32 layers carry ``MLAS_CAVEAT``."""
     timed = {o["name"]: o for o in options if "median_ms" in o}
@@ -307,7 +308,7 @@ def precision_class(computes: str) -> str:
 def machine_speed(ctx: Context, settings: "Settings", pixel_values: Any) -> dict:
     """This machine's speed right now, on ``settings.threads`` threads: its matrix-multiply rate per precision in
     GFLOP/s (bf16 only where the CPU has bfloat16 units), and the forward pass's arithmetic replayed at its own
-    shapes in PyTorch (``roofline.arithmetic_ms``)."""
+    shapes in PyTorch (``benchmarks.arithmetic``)."""
     rates = machine_rates(threads=settings.threads, repeats=3 if settings.quick else 10)
     arithmetic = arithmetic_ms(ctx.model, pixel_values, repeats=2 if settings.quick else 5, threads=settings.threads)
     return {"gemm_gflops": {k: (r / 1e9 if r else None) for k, r in rates.items()}, "arithmetic_f32_ms": arithmetic}

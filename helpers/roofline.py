@@ -3,8 +3,9 @@
 A vision transformer spends nearly all its time in matrix multiplications, so the fastest any runtime can
 go is about ``floor = FLOPs / GEMM rate``: count the forward pass's floating-point operations once
 (``forward_flops``), measure how many the CPU multiplies per second in float32, bfloat16 and int8
-(``gemm_rate``), and compare each option's measured time with its floor (``share_of_floor``). A runtime at
-half its floor has little left to gain; only a cheaper precision (a faster rate) lowers the floor itself.
+(``gemm_rate``), and compare each option's measured time with its floor (``floor_ms``; ``benchmarks/`` does, for
+each runtime). A runtime at half its floor has little left to gain; only a cheaper precision (a faster rate) lowers
+the floor itself.
 """
 
 from __future__ import annotations
@@ -29,11 +30,11 @@ def forward_flops(model: Any, pixel_values: Any) -> int:
     from torch.utils.flop_counter import FlopCounterMode
 
     counter = FlopCounterMode(display=False, custom_mapping=_missing_attention_formulas())
-    _forward(model, pixel_values, counter)
+    run_forward(model, pixel_values, counter)
     return int(counter.get_total_flops())
 
 
-def _forward(model: Any, pixel_values: Any, mode: Any) -> None:
+def run_forward(model: Any, pixel_values: Any, mode: Any) -> None:
     """One forward pass of ``model`` on ``pixel_values`` (array or tensor, moved to the model's device and dtype)
     inside ``mode``: the FLOP counter, or the dispatch mode that records the arithmetic."""
     import torch
@@ -45,7 +46,7 @@ def _forward(model: Any, pixel_values: Any, mode: Any) -> None:
 
 
 @contextlib.contextmanager
-def _torch_threads(threads: int | None):
+def torch_threads(threads: int | None):
     """torch on ``threads`` threads (None: as it is) inside the block, its own count restored afterwards."""
     import torch
 
@@ -57,7 +58,7 @@ def _torch_threads(threads: int | None):
         torch.set_num_threads(previous)
 
 
-def _best_seconds(run: Callable[[], Any], repeats: int) -> float:
+def best_seconds(run: Callable[[], Any], repeats: int) -> float:
     """The fastest of ``repeats`` timed calls of ``run``, after one untimed call (kernels chosen, memory touched)."""
     run()
     best = float("inf")
@@ -107,8 +108,8 @@ def gemm_rate(precision: Precision = "f32", size: int = 1024, repeats: int = 10,
 
         def run():
             torch.mm(a, b)
-    with _torch_threads(threads):
-        return operations / _best_seconds(run, repeats)
+    with torch_threads(threads):
+        return operations / best_seconds(run, repeats)
 
 
 def machine_rates(threads: int | None = None, size: int = 1024, repeats: int = 10) -> dict[str, float | None]:
@@ -129,61 +130,3 @@ def floor_ms(flops: float, rate: float) -> float:
     if rate <= 0:
         raise ValueError(f"rate must be positive, not {rate}.")
     return 1000.0 * flops / rate
-
-
-def share_of_floor(measured_ms: float, floor: float) -> float:
-    """floor ÷ measured time: 1.0 is the hardware's limit, 0.5 means twice as slow as the floor."""
-    if measured_ms <= 0:
-        raise ValueError(f"measured_ms must be positive, not {measured_ms}.")
-    return floor / measured_ms
-
-
-# the operations whose arithmetic the floor counts: matrix products, convolutions and fused attention
-_ARITHMETIC_OPS = ("addmm", "mm", "bmm", "convolution", "_scaled_dot_product_flash_attention_for_cpu")
-
-
-def arithmetic_ops(model: Any, pixel_values: Any) -> list[tuple[str, tuple, dict, int]]:
-    """The forward pass's matrix products, convolutions and attention kernels as PyTorch runs them:
-    ``(operation, arguments, keyword arguments, how many times)`` in order of first use, each tensor written as
-    ``("tensor", shape, dtype)``."""
-    import torch
-    from torch.utils._python_dispatch import TorchDispatchMode
-
-    def frozen(value):
-        if torch.is_tensor(value):
-            return ("tensor", tuple(value.shape), str(value.dtype))
-        return tuple(frozen(v) for v in value) if isinstance(value, (list, tuple)) else value
-
-    found: dict[tuple, int] = {}
-
-    class Record(TorchDispatchMode):
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-            name = func._overloadpacket.__name__
-            if name in _ARITHMETIC_OPS:
-                key = (name, frozen(args), tuple(sorted((k, frozen(v)) for k, v in (kwargs or {}).items())))
-                found[key] = found.get(key, 0) + 1
-            return func(*args, **(kwargs or {}))
-
-    _forward(model, pixel_values, Record())
-    return [(name, args, dict(kwargs), count) for (name, args, kwargs), count in found.items()]
-
-
-def arithmetic_ms(model: Any, pixel_values: Any, repeats: int = 5, threads: int | None = None) -> float:
-    """Milliseconds of the forward pass's arithmetic alone (``arithmetic_ops``), each operation replayed at its own
-    shapes in PyTorch, best of ``repeats``, times how often it runs: what the matrix products cost at this model's
-    shapes, which are smaller and thinner than ``gemm_rate``'s square product, without the element-wise work."""
-    import torch
-
-    generator = torch.Generator().manual_seed(0)
-
-    def real(value):
-        if isinstance(value, tuple) and value[:1] == ("tensor",):
-            return torch.randn(value[1], generator=generator).to(getattr(torch, value[2].split(".")[-1]))
-        return [real(v) for v in value] if isinstance(value, tuple) else value
-
-    total = 0.0
-    with _torch_threads(threads), torch.no_grad():
-        for name, args, kwargs, count in arithmetic_ops(model, pixel_values):
-            op, args, kwargs = getattr(torch.ops.aten, name), real(args), {k: real(v) for k, v in kwargs.items()}
-            total += count * _best_seconds(lambda: op(*args, **kwargs), repeats)
-    return 1000.0 * total

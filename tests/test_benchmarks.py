@@ -1,11 +1,13 @@
-"""benchmarks.cpu_runtimes: a quick run's JSON (its structure and real values), the report, the targets' verdicts."""
+"""benchmarks.cpu_runtimes and benchmarks.arithmetic: a quick run's JSON (structure and real values), report, verdicts."""
 
 import json
 import math
 
 import pytest
+import torch
 
 from benchmarks import cpu_runtimes as bench
+from benchmarks.arithmetic import arithmetic_ms, arithmetic_ops
 from helpers.machine import CPU_FEATURES
 from helpers.timing import Timing
 
@@ -229,3 +231,28 @@ def test_avx2_only_withholds_a_met_that_rests_on_openvino_float32_layers():
     (fastest,) = [t for t in bench.runtime_targets(eager_only, avx2, {}, avx2_only=True)
                   if t.what.startswith("fastest option")]
     assert fastest.met is True and "upper estimate" not in fastest.note
+
+
+def test_arithmetic_ops_lists_each_product_at_its_shape_and_count():
+    class Block(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = torch.nn.Conv2d(3, 8, kernel_size=2, stride=2)
+            self.linear = torch.nn.Linear(8, 8)
+
+        def forward(self, x):
+            tokens = self.conv(x).flatten(2).transpose(1, 2).reshape(16, 8)  # 16 tokens of 8 channels
+            tokens = self.linear(self.linear(tokens))  # the same layer twice: one entry, counted twice
+            q = tokens.view(1, 16, 2, 4).transpose(1, 2)  # 2 heads of 4 channels
+            return torch.nn.functional.scaled_dot_product_attention(q, q, q)
+
+    ops = arithmetic_ops(Block().eval(), torch.zeros(1, 3, 8, 8))
+
+    def shapes(args):
+        return [a[1] for a in args if isinstance(a, tuple) and a[:1] == ("tensor",)]
+
+    assert [(name, shapes(args), count) for name, args, _, count in ops] == [
+        ("convolution", [(1, 3, 8, 8), (8, 3, 2, 2), (8,)], 1),
+        ("addmm", [(8,), (16, 8), (8, 8)], 2),
+        ("_scaled_dot_product_flash_attention_for_cpu", [(1, 2, 16, 4)] * 3, 1)]
+    assert arithmetic_ms(Block().eval(), torch.zeros(1, 3, 8, 8), repeats=2, threads=1) > 0

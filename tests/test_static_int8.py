@@ -13,7 +13,7 @@ from helpers.deploy import export_onnx, onnx_session, openvino_model
 from helpers.onnx_identity import IDENTITY_KEYS, check_onnx, read_ir_metadata, read_metadata
 from helpers.quantize import calibration_set, quantize_static_int8
 from helpers.paths import data_path
-from helpers.roofline import arithmetic_ms, arithmetic_ops, floor_ms, forward_flops, gemm_rate, share_of_floor
+from helpers.roofline import floor_ms, forward_flops, gemm_rate
 
 PHOTOS = [data_path(name) for name in ("chelsea.png", "coffee.png")]
 
@@ -201,31 +201,6 @@ def test_flop_count_of_the_tiny_depth_model_grows_with_the_input(tiny_depth_anyt
     assert 0 < small < large and not model.training
 
 
-def test_arithmetic_ops_lists_each_product_at_its_shape_and_count():
-    class Block(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.conv = torch.nn.Conv2d(3, 8, kernel_size=2, stride=2)
-            self.linear = torch.nn.Linear(8, 8)
-
-        def forward(self, x):
-            tokens = self.conv(x).flatten(2).transpose(1, 2).reshape(16, 8)  # 16 tokens of 8 channels
-            tokens = self.linear(self.linear(tokens))  # the same layer twice: one entry, counted twice
-            q = tokens.view(1, 16, 2, 4).transpose(1, 2)  # 2 heads of 4 channels
-            return torch.nn.functional.scaled_dot_product_attention(q, q, q)
-
-    ops = arithmetic_ops(Block().eval(), torch.zeros(1, 3, 8, 8))
-
-    def shapes(args):
-        return [a[1] for a in args if isinstance(a, tuple) and a[:1] == ("tensor",)]
-
-    assert [(name, shapes(args), count) for name, args, _, count in ops] == [
-        ("convolution", [(1, 3, 8, 8), (8, 3, 2, 2), (8,)], 1),
-        ("addmm", [(8,), (16, 8), (8, 8)], 2),
-        ("_scaled_dot_product_flash_attention_for_cpu", [(1, 2, 16, 4)] * 3, 1)]
-    assert arithmetic_ms(Block().eval(), torch.zeros(1, 3, 8, 8), repeats=2, threads=1) > 0
-
-
 def test_gemm_rates_and_floor_arithmetic():
     for precision in ("f32", "int8"):
         rate = gemm_rate(precision, size=128, repeats=2, threads=1)
@@ -233,8 +208,5 @@ def test_gemm_rates_and_floor_arithmetic():
     with pytest.raises(ValueError, match="precision must be"):
         gemm_rate("f8")
     assert floor_ms(54.5e9, 167e9) == pytest.approx(326.35, abs=0.01)
-    assert share_of_floor(652.7, 326.35) == pytest.approx(0.5)
     with pytest.raises(ValueError):
         floor_ms(1.0, 0)
-    with pytest.raises(ValueError):
-        share_of_floor(0, 1.0)

@@ -108,9 +108,6 @@ DATA: dict[str, DataFile] = {
     ),
 }
 
-BEE_URL = DATA["bee"].cache_key  # the address the task guide writes
-
-
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 

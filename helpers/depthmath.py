@@ -75,11 +75,6 @@ def normalize_percentile(
     return _normalise_between(array, valid, float(lo), float(hi), fill)
 
 
-def to_uint8(values, mask: np.ndarray | None = None) -> np.ndarray:
-    """Min-max scale to 0..255 and round to uint8 (invalid pixels become 0)."""
-    return np.round(normalize_minmax(values, mask) * 255.0).astype(np.uint8)
-
-
 def _safe_reciprocal(numerator: float, values) -> np.ndarray:
     array = as_array(values)
     out = np.full(array.shape, np.nan, dtype=np.float32)

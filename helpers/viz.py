@@ -11,7 +11,7 @@ from typing import Literal, Mapping
 
 import numpy as np
 
-from .depthmath import as_array, normalize_minmax, normalize_percentile, valid_mask
+from .depthmath import as_array, valid_mask
 
 Kind = Literal["depth", "disparity"]
 Near = Literal["bright", "dark"]
@@ -29,15 +29,6 @@ def bright_is_large(kind: Kind, near: Near) -> bool:
     if near not in ("bright", "dark"):
         raise ValueError(f"near must be 'bright' or 'dark', got {near!r}.")
     return (kind == "disparity") == (near == "bright")
-
-
-def nearness(values, kind: Kind, mask: np.ndarray | None = None, robust: bool = False) -> np.ndarray:
-    """Map to [0, 1] with 1 = nearest valid pixel, whether ``values`` are depths or disparities."""
-    scaled = normalize_percentile(values, mask=mask) if robust else normalize_minmax(values, mask=mask)
-    if not bright_is_large(kind, "bright"):  # depth: the smallest value is the nearest
-        valid = valid_mask(values, mask)
-        scaled[valid] = 1.0 - scaled[valid]
-    return scaled
 
 
 @lru_cache(maxsize=32)

@@ -7,8 +7,10 @@ import pytest
 from PIL import Image, ImageFile
 
 from helpers import data
-from helpers.data import BEE_URL, load_image, load_stereo_pair
+from helpers.data import load_image, load_stereo_pair
 from helpers.images import MAX_PIXELS, ImageTooLargeError
+
+BEE_URL = "https://huggingface.co/datasets/huggingface/documentation-images/resolve/main/bee.jpg"  # the task guide's
 
 
 # ---- the stereo pair --------------------------------------------------------------------------
@@ -170,7 +172,7 @@ def test_guide_pictures_come_from_hf_endpoint_at_call_time(monkeypatch):
     monkeypatch.setattr(constants, "ENDPOINT", "https://hf.example")
     assert data.DATA["cat_chonk"].url == (
         "https://hf.example/datasets/huggingface/documentation-images/resolve/main/pipeline-cat-chonk.jpeg")
-    assert BEE_URL == "https://huggingface.co/datasets/huggingface/documentation-images/resolve/main/bee.jpg"
+    assert data.DATA["bee"].cache_key == BEE_URL
 
 
 def test_unknown_url_offline_is_a_clear_error():

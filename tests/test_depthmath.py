@@ -9,7 +9,6 @@ from helpers.depthmath import (
     normalize_minmax,
     normalize_percentile,
     stereo_disparity_to_depth,
-    to_uint8,
     valid_mask,
 )
 
@@ -38,7 +37,6 @@ def test_constant_or_all_invalid_maps_give_zeros_not_nan(values):
     out = normalize_minmax(values)
     np.testing.assert_array_equal(out, np.zeros((2, 2), dtype=np.float32))
     np.testing.assert_array_equal(normalize_percentile(values), np.zeros((2, 2), dtype=np.float32))
-    np.testing.assert_array_equal(to_uint8(values), np.zeros((2, 2), dtype=np.uint8))
 
 
 def test_empty_mask_gives_fill_everywhere():
@@ -49,10 +47,6 @@ def test_empty_mask_gives_fill_everywhere():
 def test_mismatched_mask_is_a_clear_error():
     with pytest.raises(ValueError, match="mask shape"):
         normalize_minmax(np.zeros((2, 2)), mask=np.ones((3, 3), dtype=bool))
-
-
-def test_to_uint8_rounds_to_the_full_range():
-    np.testing.assert_array_equal(to_uint8([[0.0, 1.0], [2.0, 3.0]]), [[0, 85], [170, 255]])
 
 
 def test_percentile_clips_outliers():

@@ -5,7 +5,7 @@ import pytest
 from matplotlib import colormaps
 
 from helpers.depthmath import normalize_minmax, normalize_percentile
-from helpers.viz import UNKNOWN_GREY, bright_is_large, colorize, nearness, show_depth, show_grid
+from helpers.viz import UNKNOWN_GREY, bright_is_large, colorize, show_depth, show_grid
 
 
 def test_disparity_near_bright_uses_the_colormap_ends():
@@ -41,11 +41,6 @@ def test_a_fixed_value_range_scales_like_the_map_spanning_it_and_clips_outside()
     spanning = colorize([[0.0, 0.5, 1.0]], kind="disparity", cmap="gray")
     np.testing.assert_array_equal(fixed[0, 0], spanning[0, 1])  # 0.5 sits in the middle of (0, 1)
     np.testing.assert_array_equal(fixed[0, 1:], spanning[0, [2, 0]])  # 2.0 clipped to the top, -1.0 to the bottom
-
-
-def test_nearness_is_one_at_the_nearest_pixel_for_both_kinds():
-    np.testing.assert_array_equal(nearness([[2.0, 4.0, 6.0]], kind="depth"), [[1.0, 0.5, 0.0]])
-    np.testing.assert_array_equal(nearness([[2.0, 4.0, 6.0]], kind="disparity"), [[0.0, 0.5, 1.0]])
 
 
 @pytest.mark.parametrize("kwargs", [{"kind": "metres"}, {"kind": "depth", "near": "white"}])

@@ -65,10 +65,7 @@ _WHERE = {  # exported name -> the helpers module that defines it
     "read_ply": "geometry",
     "write_ply": "geometry",
     "z_to_ray_distance": "geometry",
-    "focal_35mm_to_pixels": "camera",
     "intrinsics_for_photo": "camera",
-    "depth_pro_intrinsics": "focal",
-    "fov_to_focal_px": "focal",
     # speed
     "layer_rates": "timing",
     "markdown_table": "timing",

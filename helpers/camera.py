@@ -6,7 +6,12 @@ diagonals), so in pixels ``f = f35 / 43.27 mm * diagonal in pixels`` (43.27 mm i
 That number does not depend on which way the photo is turned; the principal point does: it is the centre of the
 picture as it is shown, after its EXIF orientation is applied (``helpers.load_image`` applies it).
 Without the tag (screenshots, webcam frames, edited or stripped files) the fallback is a horizontal field of view,
-as in notebook 06 (``Intrinsics.from_fov``). ``intrinsics_for_photo`` says which source it used.
+as in notebook 06 (``Intrinsics.from_fov``: ``f = (w / 2) / tan(fov / 2)``). ``intrinsics_for_photo`` says which
+source it used.
+
+Depth Pro predicts the horizontal field of view itself: transformers' ``post_process_depth_estimation(outputs,
+target_sizes=[(h, w)])`` converts it with the same rule and returns ``"focal_length"``, and computes its metres from
+that focal length (depth ∝ f), so its own ``f`` and its depth belong together (notebook 13).
 """
 
 from __future__ import annotations

@@ -1,17 +1,15 @@
-"""Notebook 13's model zoo: registry entries, a stand-in for every family, Depth Pro's field of view -> pixels."""
+"""Notebook 13's model zoo: registry entries, a stand-in for every family, Depth Pro's field of view -> pixels, its depth ∝ f."""
 
 import json
-import math
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
-from helpers.registry import CHECKPOINTS
 from helpers.classroom import prefetch
-from helpers.focal import depth_pro_intrinsics, focal_px_to_fov, focal_scale_error, fov_to_focal_px
 from helpers.geometry import Intrinsics
+from helpers.registry import CHECKPOINTS
 from helpers.standins import build_stand_in, is_stand_in, model_config
 
 NEW = ["Intel/dpt-large", "vinvino02/glpn-nyu", "LiheYoung/depth-anything-small-hf", "apple/DepthPro-hf",
@@ -52,7 +50,15 @@ def test_each_stand_in_builds_offline_and_its_output_matches_post_processing(hub
     if hub_id == "apple/DepthPro-hf":
         assert {"field_of_view", "focal_length"} <= set(result)
         fov = float(result["field_of_view"])
-        assert float(result["focal_length"]) == pytest.approx(fov_to_focal_px(fov, 80), rel=1e-5)
+        assert float(result["focal_length"]) == pytest.approx(Intrinsics.from_fov(80, 60, fov).fx, rel=1e-5)
+        # its metres are computed from its own focal length: depth ∝ f (notebook 13), so X = (u - cx)·Z/f is not
+        focal, depth = {}, {}
+        for hfov in (40.0, 70.0):
+            outputs.field_of_view = torch.full_like(outputs.field_of_view, hfov)
+            found = processor.post_process_depth_estimation(outputs, target_sizes=[(60, 80)])[0]
+            focal[hfov], depth[hfov] = float(found["focal_length"]), found["predicted_depth"]
+        torch.testing.assert_close(depth[40.0] / depth[70.0], torch.full((60, 80), focal[40.0] / focal[70.0]),
+                                   rtol=1e-4, atol=0)
 
 
 def test_full_size_configs_have_the_real_sizes():
@@ -69,31 +75,6 @@ def test_full_size_configs_have_the_real_sizes():
     assert parameters("LiheYoung/depth-anything-small-hf") == pytest.approx(24.8, abs=0.3)
     assert parameters("depth-anything/prompt-depth-anything-vits-hf") == pytest.approx(25.1, abs=0.3)
     assert parameters("apple/DepthPro-hf") == pytest.approx(952, abs=3)
-
-
-def test_field_of_view_to_focal_length_on_known_values():
-    assert fov_to_focal_px(90.0, 1000) == pytest.approx(500.0)
-    assert fov_to_focal_px(60.0, 1200) == pytest.approx(600.0 * math.sqrt(3))
-    assert fov_to_focal_px(55.0, 741) == pytest.approx(Intrinsics.from_fov(741, 500, 55.0).fx)
-    assert focal_px_to_fov(500.0, 1000) == pytest.approx(90.0)
-    assert focal_px_to_fov(fov_to_focal_px(40.8, 741), 741) == pytest.approx(40.8)
-    for bad in (0.0, 180.0, -5.0):
-        with pytest.raises(ValueError):
-            fov_to_focal_px(bad, 100)
-
-
-def test_depth_pro_intrinsics_prefers_the_focal_length_and_converts_the_field_of_view():
-    K = depth_pro_intrinsics({"field_of_view": torch.tensor(90.0), "focal_length": torch.tensor(321.0)}, 640, 480)
-    assert (K.fx, K.fy, K.cx, K.cy) == (321.0, 321.0, 319.5, 239.5)
-    K = depth_pro_intrinsics({"field_of_view": torch.tensor(90.0), "focal_length": None}, 640, 480)
-    assert K.fx == pytest.approx(320.0)
-    with pytest.raises(ValueError, match="field_of_view"):
-        depth_pro_intrinsics({"predicted_depth": torch.zeros(2, 2)}, 2, 2)
-
-
-def test_a_short_focal_length_widens_the_cloud_by_its_ratio():
-    assert focal_scale_error(500.0, 1000.0) == pytest.approx(1.0)  # half the focal length: twice as wide
-    assert focal_scale_error(1000.0, 1000.0) == 0.0
 
 
 def test_the_benchmark_command_prints_a_table_and_writes_json(tmp_path, capsys):

@@ -93,3 +93,14 @@ def test_the_benchmark_command_prints_a_table_and_writes_json(tmp_path, capsys):
     assert rows["Intel/dpt-large"]["weights"] == "stand-in, tiny" and rows["Intel/dpt-large"]["forward_ms"] > 0
     printed = capsys.readouterr().out
     assert "| Intel/dpt-large | relative disparity | apache-2.0 |" in printed and "load average" in printed
+
+
+def test_notebook_13s_backprojection_is_the_helpers_one():
+    from helpers.geometry import backproject
+    from tests.lesson_code import lesson_function
+
+    lesson_backproject = lesson_function("13", "backproject")
+    depth = np.array([[1.0, 2.0, np.nan], [4.0, 0.5, 3.0]], dtype=np.float32)
+    K = Intrinsics(2.0, 4.0, 1.0, 0.5)
+    np.testing.assert_allclose(lesson_backproject(depth, K), backproject(depth, K), rtol=1e-6)
+    assert lesson_backproject(depth, K)[1, 2].tolist() == [1.5, 0.375, 3.0]  # X = (2 − 1)·3 / 2, Y = (1 − 0.5)·3 / 4

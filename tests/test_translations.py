@@ -495,6 +495,5 @@ def test_the_contents_link_leads_to_readme_zh_whose_table_lists_every_chinese_no
     assert f"\n## {anchor}\n" in text  # GitHub's anchor of a Chinese heading is the heading itself
     table = text.split(f"\n## {anchor}\n", 1)[1].split("\n## ", 1)[0]
     assert re.findall(r"\]\(([^)]+)\)", table) == [f"notebooks/zh/{p.name}" for p in list_notebooks(NOTEBOOKS_DIR)]
-    for command in ("python -m helpers.classroom.prefetch", "python -m helpers.classroom.previews --lang zh",
-                    "python -m helpers.maintain.generated_cells sync", "python -m helpers.maintain.translations sync"):
+    for command in ("python -m helpers.classroom.prefetch", "python -m helpers.classroom.previews --lang zh"):
         assert command in text, command

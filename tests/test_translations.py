@@ -132,6 +132,37 @@ def test_long_lines_wrap_at_79_columns_after_spaces_and_between_chinese_characte
         == chinese
 
 
+def test_merge_keeps_translations_makes_changed_text_fuzzy_and_drops_what_is_gone():
+    """msgmerge's rules: an entry whose English is unchanged stays; a changed paragraph starts from the most similar
+    vanished one of its cell (fuzzy, the older English as #| msgid); a paragraph moved to another cell keeps its
+    translation, fuzzy, with the old cell as #| msgctxt; text unlike anything before gets an empty entry."""
+    old = tr.new_catalogue("x.ipynb")
+    for ctx, msgid, msgstr in [("a", "Depth maps tell how far each pixel is.", "深度图给出每个像素的距离。"),
+                               ("a", "A paragraph that goes away.", "将被删除的段落。"),
+                               ("a", "## Summary", "## 总结"),
+                               ("b", "Stereo measures depth by triangulation.", "双目通过三角测量得到深度。")]:
+        old.append(tr.Entry(msgctxt=ctx, msgid=msgid, msgstr=msgstr))
+    english = {"cells": [
+        {"cell_type": "markdown", "id": "a", "metadata": {},
+         "source": "## Summary\n\nDepth maps tell how far away each pixel is.\n\nSomething entirely new here."},
+        {"cell_type": "markdown", "id": "c", "metadata": {}, "source": "Stereo measures depth by triangulation."}]}
+    merged, report = tr.merge(old, english, "x.ipynb")
+    assert [(e.msgctxt, e.msgid, e.msgstr, e.flags, e.previous_msgctxt, e.previous_msgid) for e in merged] == [
+        ("a", "## Summary", "## 总结", [], None, None),
+        ("a", "Depth maps tell how far away each pixel is.", "深度图给出每个像素的距离。", ["fuzzy"], None,
+         "Depth maps tell how far each pixel is."),
+        ("a", "Something entirely new here.", "", [], None, None),
+        ("c", "Stereo measures depth by triangulation.", "双目通过三角测量得到深度。", ["fuzzy"], "b",
+         "Stereo measures depth by triangulation."),
+    ]
+    assert report == ["cell a: changed, fuzzy until checked: 'Depth maps tell how far away each pixel is.'",
+                      "cell a: new, to translate: 'Something entirely new here.'",
+                      "cell c: changed, fuzzy until checked: 'Stereo measures depth by triangulation.'",
+                      "cell a: dropped (no longer in the English): 'A paragraph that goes away.'"]
+    again, report = tr.merge(merged, english, "x.ipynb")  # merging twice changes nothing
+    assert tr.same_catalogue(again, merged) and report == []
+
+
 # --- temporary copies --------------------------------------------------------------------------------------
 
 @pytest.fixture
@@ -346,13 +377,14 @@ def test_a_generated_comment_without_a_translation_fails_the_check(project, monk
 
 def test_a_broken_catalogue_is_named(project, capsys):
     po = project / "zh" / "translations" / PO01
-    po.write_text(po.read_text(encoding="utf-8").replace('msgctxt "dddd140d"', 'nonsense\nmsgctxt "dddd140d"'), encoding="utf-8")
+    broken = po.read_text(encoding="utf-8").replace('msgctxt "dddd140d"', 'nonsense\nmsgctxt "dddd140d"')
+    po.write_text(broken, encoding="utf-8")
     assert main(["sync", "--check", "--folder", str(project)]) == 2
     assert f"{PO01} is not a valid .po file (Syntax error in po file" in capsys.readouterr().out
     po.write_text('msgid ""\nmsgstr ""\n\nmsgid "a"\nmsgstr "甲"\n', encoding="utf-8")  # no cell id
     assert main(["sync", "--check", "--folder", str(project)]) == 2
-    assert capsys.readouterr().out.endswith(f"{PO01}: the entry at line 4 has no msgctxt (a cell id or \"code comment\"); "
-                                            "fix it (Poedit names the line) or restore it with git.\n")
+    assert capsys.readouterr().out.endswith(f"{PO01}: the entry at line 4 has no msgctxt (a cell id or \"code "
+                                            "comment\"); fix it (Poedit names the line) or restore it with git.\n")
 
 
 def test_status_counts_translated_paragraphs_and_comments(project, capsys):

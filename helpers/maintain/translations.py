@@ -196,13 +196,14 @@ _NO_BREAK_BEFORE = set("，。、；：？！）」』】》〉…—％,.;:?!)]
 _NO_BREAK_AFTER = set("（「『【《〈([{'\"")
 
 
-def _columns(text: str) -> int:
-    """How wide ``text`` is once escaped for a .po file: wide (East Asian) characters count two columns."""
-    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else len(polib.escape(ch)) for ch in text)
-
-
 def _wide(ch: str) -> bool:
+    """True for a character a terminal or editor shows two columns wide (Chinese, full-width punctuation)."""
     return unicodedata.east_asian_width(ch) in ("W", "F")
+
+
+def _columns(text: str) -> int:
+    """How wide ``text`` is once escaped for a .po file: wide characters count two columns, ``\\n`` two."""
+    return sum(2 if _wide(ch) else len(polib.escape(ch)) for ch in text)
 
 
 def _chunks(line: str) -> list[str]:
@@ -238,7 +239,7 @@ class Entry(polib.POEntry):
     """A catalogue entry written as ``msgcat`` writes one: a string of several lines or longer than a line starts
     with ``""``, then one quoted piece per line of the text, long lines wrapped (Chinese too) to 79 columns."""
 
-    def _str_field(self, fieldname, delflag, plural_index, field, wrapwidth=WIDTH):  # noqa: D401 (polib's hook)
+    def _str_field(self, fieldname, delflag, plural_index, field, wrapwidth=WIDTH):  # polib calls this for every field
         name = fieldname.replace("previous_", "") + plural_index
         pieces = wrap_field(field, WIDTH - len(delflag) - 2)
         if len(pieces) <= 1 and len(delflag) + len(name) + 3 + _columns(field) <= WIDTH:
@@ -306,7 +307,16 @@ def catalogue_text(catalogue: polib.POFile) -> str:
 
 def same_catalogue(a: polib.POFile, b: polib.POFile) -> bool:
     """True when two catalogues say the same (entries in order, header, metadata), however each is wrapped."""
-    return ((a.header, a.metadata, [_fields(e) for e in a]) == (b.header, b.metadata, [_fields(e) for e in b]))
+    return (a.header, a.metadata, [_fields(e) for e in a]) == (b.header, b.metadata, [_fields(e) for e in b])
+
+
+def authored_markdown(notebook: dict, name: str) -> list[dict]:
+    """The markdown cells an author wrote (not the generated ones), each with its id; an error if one has none."""
+    cells = [c for c in notebook["cells"] if c.get("cell_type") == "markdown" and generated_tag(c) is None]
+    if any(not c.get("id") for c in cells):
+        raise ValueError(f"{name} has markdown cells without ids (notebook format < 4.5): translations are keyed "
+                         "by cell id; save it with a current Jupyter or nbformat first.")
+    return cells
 
 
 def template(notebook: dict, name: str) -> list[tuple[str, str, str]]:
@@ -338,7 +348,8 @@ def template(notebook: dict, name: str) -> list[tuple[str, str, str]]:
 
 
 def _similar(a: str, b: str) -> float:
-    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    """How alike two English texts are, word by word (0 to 1; below 0.5 not worked out): fast on long paragraphs."""
+    matcher = difflib.SequenceMatcher(None, a.split(), b.split(), autojunk=False)
     return matcher.ratio() if matcher.real_quick_ratio() > 0.5 and matcher.quick_ratio() > 0.5 else 0.0
 
 
@@ -398,14 +409,6 @@ STATE_MESSAGES = {
     "missing": "not translated",
     "fuzzy": "fuzzy (the English changed: check msgstr against it, then clear the fuzzy flag)",
 }
-
-def authored_markdown(notebook: dict, name: str) -> list[dict]:
-    """The markdown cells an author wrote (not the generated ones), each with its id; an error if one has none."""
-    cells = [c for c in notebook["cells"] if c.get("cell_type") == "markdown" and generated_tag(c) is None]
-    if any(not c.get("id") for c in cells):
-        raise ValueError(f"{name} has markdown cells without ids (notebook format < 4.5): translations are keyed "
-                         "by cell id; save it with a current Jupyter or nbformat first.")
-    return cells
 
 
 # --- the Chinese notebook ----------------------------------------------------------------------------------
@@ -708,7 +711,8 @@ def check_problems(english_folder: Path = NOTEBOOKS_DIR) -> list[str]:
         po = f"{LANG}/translations/{edition.english.stem}.po"
         if edition.catalogue_state == "unmerged":
             kinds = [re.search(r": (new|changed|dropped)\b", line).group(1) for line in edition.merge_report]
-            changes = ", ".join(f"{kinds.count(kind)} {kind}" for kind in ("new", "changed", "dropped") if kind in kinds)
+            changes = ", ".join(f"{kinds.count(kind)} {kind}" for kind in ("new", "changed", "dropped")
+                                if kind in kinds)
             problems.append(f"{po}: not merged with the English ({changes or 'entries out of order'}): "
                             f"run `{COMMAND} sync`")
         elif edition.catalogue_state == "layout":

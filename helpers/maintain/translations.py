@@ -712,9 +712,8 @@ def check_problems(english_folder: Path = NOTEBOOKS_DIR) -> list[str]:
         if edition.catalogue_state == "unmerged":
             kinds = [re.search(r": (new|changed|dropped)\b", line).group(1) for line in edition.merge_report]
             changes = ", ".join(f"{kinds.count(kind)} {kind}" for kind in ("new", "changed", "dropped")
-                                if kind in kinds)
-            problems.append(f"{po}: not merged with the English ({changes or 'entries out of order'}): "
-                            f"run `{COMMAND} sync`")
+                                if kind in kinds) or "its header, order or obsolete entries"
+            problems.append(f"{po}: not merged with the English ({changes}): run `{COMMAND} sync`")
         elif edition.catalogue_state == "layout":
             problems.append(f"{po}: not written the project's way (wrapped by another tool?): run `{COMMAND} sync`")
         target = f"{LANG}/{edition.target.name}"

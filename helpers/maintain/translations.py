@@ -239,7 +239,8 @@ class Entry(polib.POEntry):
     """A catalogue entry written as ``msgcat`` writes one: a string of several lines or longer than a line starts
     with ``""``, then one quoted piece per line of the text, long lines wrapped (Chinese too) to 79 columns."""
 
-    def _str_field(self, fieldname, delflag, plural_index, field, wrapwidth=WIDTH):  # polib calls this for every field
+    def _str_field(self, fieldname, delflag, plural_index, field, wrapwidth=WIDTH):
+        """The lines of one field (``msgid``, ``msgstr``, ``#| msgid``...): polib's hook, called for each."""
         name = fieldname.replace("previous_", "") + plural_index
         pieces = wrap_field(field, WIDTH - len(delflag) - 2)
         if len(pieces) <= 1 and len(delflag) + len(name) + 3 + _columns(field) <= WIDTH:

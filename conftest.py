@@ -7,9 +7,9 @@ private helpers cache, and proxies that refuse every non-loopback connection at 
 process a socket guard also refuses any connection that is not to loopback. The scratch folder
 holding those caches lives as long as the test session and is removed at its end.
 
-With pytest-xdist (``-n 2`` in pyproject.toml) a unit of work is a test file, or a notebook together with its
-Chinese twin (``helpers.maintain.testenv.twins_scheduler``), handed out unit tests first, then the heaviest
-notebooks (``run_order``).
+With pytest-xdist (``-n 2 --dist loadfile`` in pyproject.toml) a unit of work is a test file or a notebook,
+handed out unit tests first, then the heaviest notebooks (``run_order``). nbval runs the English notebooks only;
+the Chinese edition, the same code with translated text, is checked statically (tests/test_translations.py).
 """
 
 import os
@@ -17,9 +17,7 @@ import shutil
 import socket
 import tempfile
 
-import pytest
-
-from helpers.maintain.testenv import SCRATCH_PREFIX, offline_variables, run_order, twins_scheduler
+from helpers.maintain.testenv import SCRATCH_PREFIX, offline_variables, run_order
 
 _SCRATCH = tempfile.mkdtemp(prefix=SCRATCH_PREFIX)
 os.environ.update(offline_variables(_SCRATCH))
@@ -45,13 +43,7 @@ socket.socket.connect = _guarded_connect
 
 
 def pytest_collection_modifyitems(items):
-    """Unit tests first, then the notebooks, heaviest first, each English one just before its Chinese twin
-    (``run_order``). pytest-xdist hands out work in this order: ``--no-loadscope-reorder`` in pyproject.toml."""
+    """Unit tests first, then the notebooks, heaviest first (``run_order``). pytest-xdist hands out work in this
+    order: ``--no-loadscope-reorder`` in pyproject.toml."""
     items.sort(key=lambda item: run_order(item.path))  # stable: a notebook's cells, a file's tests keep their order
 
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_xdist_make_scheduler(config, log):
-    """With ``--dist loadfile`` (pyproject.toml), a test file, or a notebook and its Chinese twin, is one unit of
-    work (``twins_scheduler``); any other ``--dist`` asked for on the command line is pytest-xdist's own."""
-    return twins_scheduler(config, log) if config.getvalue("dist") == "loadfile" else None

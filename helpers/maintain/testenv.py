@@ -22,8 +22,8 @@ def offline_variables(scratch: str) -> dict[str, str]:
         # an empty Hugging Face cache: a real checkpoint someone downloaded never changes a checked output
         "HF_HOME": os.path.join(scratch, "hf-home"),
         "DEPTH_TUTORIALS_CACHE": os.environ.get("DEPTH_TUTORIALS_TEST_CACHE") or os.path.join(scratch, "cache"),
-        # what notebooks write (helpers.build_dir): per test session, so the English and Chinese twins of a
-        # notebook, run at the same time by two workers, never share (or delete) each other's files
+        # what notebooks write (helpers.build_dir): per test session (per worker), so two notebooks run at the
+        # same time by two workers never share (or delete) each other's files
         "DEPTH_TUTORIALS_BUILD": os.path.join(scratch, "build"),
         # the visible knob in a notebook's settings cell: QUICK = os.environ.get("DEPTH_TUTORIALS_QUICK") == "1"
         "DEPTH_TUTORIALS_QUICK": "1",
@@ -52,36 +52,9 @@ def offline_environment() -> Iterator[dict[str, str]]:
 
 # ------------------------------------------------------------------------------ how pytest-xdist shares the work
 
-def run_order(path) -> tuple[int, int, bool]:
+def run_order(path) -> tuple[int, int]:
     """Sort key for the collected tests: the unit tests first (many small files), then the notebooks, highest
-    number (heaviest) first, each English notebook just before its Chinese twin. Handed out in this order, the
-    light notebooks fill the gaps at the end, so two workers finish within seconds of each other."""
-    lesson = NAME_PATTERN.match(path.name)  # NN_title.ipynb, English or Chinese edition
-    if lesson:
-        return (1, -int(lesson.group(1)), path.parent.name == "zh")
-    return (0, 0, False)
-
-
-def work_unit(nodeid: str) -> str:
-    """``notebook-08`` for every cell of notebooks/08_*.ipynb and notebooks/zh/08_*.ipynb; a test's file otherwise."""
-    path = nodeid.split("::", 1)[0]
-    lesson = NAME_PATTERN.match(path.rsplit("/", 1)[-1])
-    return f"notebook-{lesson.group(1)}" if lesson else path
-
-
-def twins_scheduler(config, log=None):
-    """pytest-xdist's ``--dist loadfile``, except that a notebook and its Chinese twin are one unit of work.
-
-    A test file's tests run in one worker (a module fixture runs once). The English notebook runs, then its twin,
-    in the same worker, with the same session build folder: the twin reuses what the English notebook made there
-    (08's ONNX export), as a learner's second run would, and the two never run at the same time (two local Ray
-    instances at once would only slow each other down). pytest-xdist's ``--dist loadgroup`` would group with
-    marks, but it stopped grouping with pytest 9.2, silently (pytest-dev/pytest-xdist#1386).
-    """
-    from xdist.scheduler import LoadScopeScheduling
-
-    class TwinsTogether(LoadScopeScheduling):
-        def _split_scope(self, nodeid: str) -> str:
-            return work_unit(nodeid)
-
-    return TwinsTogether(config, log)
+    number (heaviest) first. pytest-xdist's ``--dist loadfile`` hands out whole files in this order, so the light
+    notebooks fill the gaps at the end and the two workers finish within seconds of each other."""
+    lesson = NAME_PATTERN.match(path.name)  # NN_title.ipynb
+    return (1, -int(lesson.group(1))) if lesson else (0, 0)

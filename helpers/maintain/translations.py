@@ -3,42 +3,52 @@
 The English notebooks are the source. A Chinese notebook is never edited by hand: ``sync`` writes it from
 
 - the English notebook: every cell in the same order with the same id; code cells keep the English code
-  (only comments are translated) and the English stored outputs;
-- ``notebooks/zh/translations/NN_name.json``: the translated markdown, keyed by English cell id, each entry
-  recording the English text it translates (``en`` and its hash ``en_sha``), and one map of code comments
-  (English comment text -> Chinese) for the whole notebook.
+  (only comments are translated) and the English stored outputs and metadata;
+- ``notebooks/zh/translations/NN_name.po``: a gettext catalogue, the format Poedit, Weblate and Crowdin open.
+  One entry per English markdown *paragraph* (a cell split at blank lines, a fenced code block kept whole):
+  ``msgctxt`` the cell id, ``msgid`` the English paragraph, ``msgstr`` its Chinese; and one entry per code comment
+  (``msgctxt "code comment"``, translated once for the whole notebook).
 
-A markdown cell whose translation is missing or stale (the English text changed since it was translated)
-is written as the English text under a visible ``待翻译 (translation pending)`` banner, never silently as
-English, and ``sync --check`` fails naming the notebook, the cell id and the first line of the English.
+``sync`` first merges each catalogue with its English notebook, as gettext's ``msgmerge`` does: a new English
+paragraph or comment gets an empty entry; a changed one gets a *fuzzy* entry (``#, fuzzy``) holding the old
+translation, with the English it translated as ``#| msgid``; entries of text no longer in the English are
+dropped. A paragraph without a current translation (empty or fuzzy) is written as the English under a visible
+``待翻译 (translation pending)`` banner, never silently as English, and ``sync --check`` fails naming the
+notebook, the cell id, the paragraph and its first line. A translator edits ``msgstr``, clears the fuzzy flag
+(Poedit: "Needs work" off; in a text editor: delete the ``#, fuzzy`` and ``#|`` lines), and runs ``sync``.
 
-Commands (``python -m helpers.maintain.translations ...``)::
+Commands (``python -m helpers.maintain.translations ...``); they need the standard library and ``polib`` only::
 
-    prepare notebooks/01_x.ipynb   create / extend the translation file: empty entries to fill in
-    sync [--check]                 write the Chinese notebooks (--check: change nothing, exit 1 if anything is
-                                   missing, stale, untranslated, not in the house style or not written yet)
-    accept notebooks/01_x.ipynb CELL_ID ...   after updating stale translations: record the new English text
-    status                         coverage per notebook
+    sync [--check]                 merge the catalogues with the English and write them and the Chinese notebooks
+                                   (--check: change nothing, exit 1 naming whatever is untranslated, fuzzy,
+                                   not merged, not written yet or not in the house style)
+    status                         translated paragraphs and comments per notebook
+    prepare notebooks/14_x.ipynb   a catalogue for a notebook that has none: empty entries to translate
+    accept notebooks/01_x.ipynb CELL_ID ...   clear the fuzzy flags of those cells' entries, once checked
 
 Generated cells are localised, mirroring ``generated_cells``: the top cell has the Colab badge opening
 ``notebooks/zh/...``, 上一篇 and 目录 (an absolute link to README.zh.md's table on GitHub, built from the
 repository URL as the English Contents link is); the bottom cell has one 下一篇 link (back to 目录 after the last
 notebook); the Colab set-up cell is the English one with its ``#@title`` and comment in Chinese
-(``GENERATED_COMMENTS``: a generated comment missing there fails ``sync --check``). The structure rules (shared/STYLE.md) apply with the Chinese headings
-(学习目标, 前置知识, 总结, 练习, 解答; exercise levels 简单 / 中等 / 困难): ``structure_problems``.
+(``GENERATED_COMMENTS``: a generated comment missing there fails ``sync --check``). The structure rules
+(shared/STYLE.md) apply with the Chinese headings (学习目标, 前置知识, 总结, 练习, 解答; exercise levels
+简单 / 中等 / 困难): ``structure_problems``.
 """
 
 from __future__ import annotations
 
+import ast
 import copy
 import difflib
-import hashlib
 import io
 import json
 import re
 import tokenize
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import polib
 
 from ..paths import NOTEBOOKS_DIR
 from .generated_cells import (BADGE, BRANCH, COLAB_SETUP, GENERATED_NOTE, NAV_BOTTOM, NAV_TOP, SYNC_COMMAND,
@@ -47,10 +57,12 @@ from .notebook_files import list_notebooks, read_notebook, write_notebook
 from .structure import structure_problems as english_structure_problems
 
 LANG = "zh"
+LANGUAGE = "zh_CN"  # the catalogues' Language header: Simplified Chinese
 COMMAND = "python -m helpers.maintain.translations"
 CONTENTS_ANCHOR = "README.zh.md#笔记本"  # the table of notebooks in README.zh.md (its heading: ## 笔记本)
+COMMENT_CONTEXT = "code comment"  # msgctxt of the code comments' entries (markdown entries: the cell id)
 BANNER_TITLE = "待翻译 (translation pending)"
-BANNER_REASONS = {"missing": "尚无中文译文", "stale": "英文原文已修改，中文译文待更新"}
+BANNER_REASONS = {"missing": "尚无中文译文", "fuzzy": "英文原文已修改，中文译文待更新"}
 ZH_NOTE = f"由 `{COMMAND} sync` 从英文版生成：请修改脚本或译文文件，不要直接编辑此单元格"
 # Comments of the generated Colab set-up cell (generated_cells.COLAB_SETUP_TEMPLATE), translated once here. When
 # that template's comments change, `sync --check` names the one without a translation here.
@@ -73,14 +85,14 @@ def zh_folder(english_folder: Path = NOTEBOOKS_DIR) -> Path:
 
 
 def translations_folder(english_folder: Path = NOTEBOOKS_DIR) -> Path:
-    """Where the translation files live: ``notebooks/zh/translations``."""
+    """Where the catalogues live: ``notebooks/zh/translations``."""
     return zh_folder(english_folder) / "translations"
 
 
 def translation_path(english: Path) -> Path:
-    """The translation file of an English notebook: ``notebooks/zh/translations/NN_name.json``."""
+    """The catalogue of an English notebook: ``notebooks/zh/translations/NN_name.po``."""
     english = Path(english)
-    return translations_folder(english.parent) / f"{english.stem}.json"
+    return translations_folder(english.parent) / f"{english.stem}.po"
 
 
 def text_of(cell: dict) -> str:
@@ -94,15 +106,27 @@ def lines_of(text: str) -> list[str]:
     return text.splitlines(keepends=True)
 
 
-def en_sha(text: str) -> str:
-    """The version stamp of an English markdown text: the first 16 hex digits of its SHA-256."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-
-
 def first_line(text: str, width: int = 80) -> str:
     """The first non-blank line of a text, shortened to ``width`` characters, for messages."""
     line = next((line.strip() for line in text.splitlines() if line.strip()), "")
     return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def paragraphs(text: str) -> list[str]:
+    """A markdown text split at blank lines (``"\\n\\n"``), a fenced code block kept whole: the units translated.
+
+    ``"\\n\\n".join(paragraphs(text)) == text`` always.
+    """
+    found: list[str] = []
+    in_fence = False
+    for piece in text.split("\n\n"):
+        if found and in_fence:
+            found[-1] += "\n\n" + piece
+        else:
+            found.append(piece)
+        if len(re.findall(r"^[ \t]*(?:```|~~~)", piece, flags=re.MULTILINE)) % 2:
+            in_fence = not in_fence
+    return found
 
 
 # --- code comments -----------------------------------------------------------------------------------------
@@ -165,7 +189,127 @@ def code_comments(notebook: dict) -> list[tuple[str, str]]:
     return found
 
 
-# --- translation files -------------------------------------------------------------------------------------
+# --- catalogues (gettext .po) ------------------------------------------------------------------------------
+
+WIDTH = 79  # msgcat's default: no line of the file longer than this, a Chinese character counting two columns
+_NO_BREAK_BEFORE = set("，。、；：？！）」』】》〉…—％,.;:?!)]}'\"")
+_NO_BREAK_AFTER = set("（「『【《〈([{'\"")
+
+
+def _wide(ch: str) -> bool:
+    """True for a character a terminal or editor shows two columns wide (Chinese, full-width punctuation)."""
+    return unicodedata.east_asian_width(ch) in ("W", "F")
+
+
+def _columns(text: str) -> int:
+    """How wide ``text`` is once escaped for a .po file: wide characters count two columns, ``\\n`` two."""
+    return sum(2 if _wide(ch) else len(polib.escape(ch)) for ch in text)
+
+
+def _chunks(line: str) -> list[str]:
+    """A line cut where it may wrap: after a space, or next to a Chinese character (not before ，。）… or after （)."""
+    chunks, start = [], 0
+    for i in range(1, len(line)):
+        before, ch = line[i - 1], line[i]
+        if ch == " ":
+            continue
+        if before == " " or ((_wide(before) or _wide(ch)) and ch not in _NO_BREAK_BEFORE
+                             and before not in _NO_BREAK_AFTER):
+            chunks.append(line[start:i])
+            start = i
+    return chunks + [line[start:]] if line else []
+
+
+def wrap_field(text: str, width: int) -> list[str]:
+    """``text`` as the pieces of a .po string: one per line of the text (each keeping its ``\\n``), long lines
+    wrapped to ``width`` columns. Joined, the pieces are ``text`` again."""
+    pieces = []
+    for line in re.findall(r"[^\n]*\n|[^\n]+", text):
+        current = ""
+        for chunk in _chunks(line):
+            if current and _columns(current + chunk) > width:
+                pieces.append(current)
+                current = ""
+            current += chunk
+        pieces.append(current)
+    return pieces
+
+
+class Entry(polib.POEntry):
+    """A catalogue entry written as ``msgcat`` writes one: a string of several lines or longer than a line starts
+    with ``""``, then one quoted piece per line of the text, long lines wrapped (Chinese too) to 79 columns."""
+
+    def _str_field(self, fieldname, delflag, plural_index, field, wrapwidth=WIDTH):
+        """The lines of one field (``msgid``, ``msgstr``, ``#| msgid``...): polib's hook, called for each."""
+        name = fieldname.replace("previous_", "") + plural_index
+        pieces = wrap_field(field, WIDTH - len(delflag) - 2)
+        if len(pieces) <= 1 and len(delflag) + len(name) + 3 + _columns(field) <= WIDTH:
+            return [f'{delflag}{name} "{polib.escape(field)}"']
+        return [f'{delflag}{name} ""'] + [f'{delflag}"{polib.escape(piece)}"' for piece in pieces]
+
+
+def _fields(entry: polib.POEntry) -> tuple:
+    """What an entry says, whatever wrapping the file uses: for comparing a catalogue with its merge."""
+    return (entry.msgctxt, entry.msgid, entry.msgstr, sorted(entry.flags), entry.previous_msgctxt,
+            entry.previous_msgid, entry.comment or "", entry.tcomment or "", entry.obsolete)
+
+
+def as_entry(entry: polib.POEntry, **changes) -> Entry:
+    """A copy of an entry (as polib read it) that writes itself the project's way, with ``changes`` applied."""
+    fields = dict(msgctxt=entry.msgctxt, msgid=entry.msgid, msgstr=entry.msgstr, flags=list(entry.flags),
+                  previous_msgctxt=entry.previous_msgctxt, previous_msgid=entry.previous_msgid,
+                  comment=entry.comment, tcomment=entry.tcomment)
+    fields.update(changes)
+    return Entry(**fields)
+
+
+def catalogue_header(name: str) -> str:
+    """The comment at the top of a catalogue: what it translates and how."""
+    return (f"Chinese translation of notebooks/{name}.\n"
+            "The Chinese notebook (notebooks/zh/, same name) is made from the English\n"
+            f"one and this file by `{COMMAND} sync`.\n"
+            "msgctxt: the English markdown cell's id (\"code comment\" for code comments);\n"
+            "msgid: one English paragraph or comment; msgstr: its Chinese, to edit.\n"
+            "A fuzzy entry translates an older English text (#| msgid): update msgstr,\n"
+            "then remove the fuzzy flag. Terms: notebooks/zh/GLOSSARY.md.")
+
+
+def new_catalogue(name: str, metadata: dict | None = None, header: str | None = None) -> polib.POFile:
+    """An empty catalogue with this project's header and metadata (kept from ``metadata`` where given)."""
+    catalogue = polib.POFile(wrapwidth=WIDTH)
+    catalogue.header = header if header is not None else catalogue_header(name)
+    catalogue.metadata = {"Project-Id-Version": f"depth-tutorials {Path(name).stem}", "Language": LANGUAGE,
+                          "MIME-Version": "1.0", "Content-Type": "text/plain; charset=UTF-8",
+                          "Content-Transfer-Encoding": "8bit", **(metadata or {})}
+    return catalogue
+
+
+def read_catalogue(path: Path) -> polib.POFile:
+    """A catalogue as polib reads it; a clear error naming the file if it is not a valid .po file."""
+    try:
+        catalogue = polib.pofile(str(path), wrapwidth=WIDTH)
+    except (OSError, ValueError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path} is not a valid .po file ({err}); fix it (Poedit names the line) or restore "
+                         "it with git.") from err
+    if any(entry.msgctxt is None for entry in catalogue):  # polib reads a mangled entry as one without msgctxt
+        entry = next(entry for entry in catalogue if entry.msgctxt is None)
+        raise ValueError(f"{path}: the entry at line {entry.linenum} has no msgctxt (a cell id or \"code comment\"); "
+                         "fix it (Poedit names the line) or restore it with git.")
+    return catalogue
+
+
+def catalogue_text(catalogue: polib.POFile) -> str:
+    """The file text of a catalogue, every entry written the project's way (``Entry``)."""
+    copied = polib.POFile(wrapwidth=WIDTH)
+    copied.header, copied.metadata = catalogue.header, dict(catalogue.metadata)
+    copied.extend(as_entry(entry) for entry in catalogue if not entry.obsolete)
+    return str(copied) + "\n"
+
+
+def same_catalogue(a: polib.POFile, b: polib.POFile) -> bool:
+    """True when two catalogues say the same (entries in order, header, metadata), however each is wrapped."""
+    return (a.header, a.metadata, [_fields(e) for e in a]) == (b.header, b.metadata, [_fields(e) for e in b])
+
 
 def authored_markdown(notebook: dict, name: str) -> list[dict]:
     """The markdown cells an author wrote (not the generated ones), each with its id; an error if one has none."""
@@ -176,48 +320,95 @@ def authored_markdown(notebook: dict, name: str) -> list[dict]:
     return cells
 
 
-def read_translations(path: Path) -> dict:
-    """A translation file as a dict, checked for shape; a clear error naming the file otherwise."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path} is not valid JSON ({err}); fix it or restore it with git.") from err
-    if not isinstance(data, dict) or not isinstance(data.get("markdown"), dict) \
-            or not isinstance(data.get("comments"), dict):
-        raise ValueError(f"{path} must hold {{\"notebook\": ..., \"markdown\": {{cell id: entry}}, "
-                         "\"comments\": {English: Chinese}}; see notebooks/zh/GLOSSARY.md.")
-    for cell_id, entry in data["markdown"].items():
-        if not isinstance(entry, dict) or not {"en_sha", "en", "zh"} <= set(entry):
-            raise ValueError(f"{path}: the entry of cell {cell_id} needs en_sha, en and zh "
-                             f"(run `{COMMAND} prepare` to add empty entries).")
-    return data
+def template(notebook: dict, name: str) -> list[tuple[str, str, str]]:
+    """``(msgctxt, msgid, note)`` of every text to translate in an English notebook, in reading order, each once:
+    the paragraphs of its markdown cells and its code comments (the note says in which cells)."""
+    authored_markdown(notebook, name)
+    comment_cells: dict[str, list[str]] = {}
+    for cell_id, body in code_comments(notebook):
+        cells = comment_cells.setdefault(body, [])
+        if cell_id not in cells:
+            cells.append(cell_id)
+    wanted, seen = [], set()
+    for cell in notebook["cells"]:
+        if generated_tag(cell) is not None:
+            continue
+        if cell.get("cell_type") == "markdown":
+            keys = [(cell["id"], p, "") for p in paragraphs(text_of(cell)) if p.strip()]
+        elif cell.get("cell_type") == "code":
+            keys = [(COMMENT_CONTEXT, body, "a comment in code cell " + ", ".join(comment_cells[body])
+                     + ": one line") for _, _, comment in comment_spans(text_of(cell))
+                    for body in [comment_body(comment)[1]] if translatable(body)]
+        else:
+            keys = []
+        for key in keys:
+            if key[:2] not in seen:
+                seen.add(key[:2])
+                wanted.append(key)
+    return wanted
 
 
-def write_translations(path: Path, data: dict) -> None:
-    """Write a translation file: one-space indent, UTF-8, Chinese as is."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+def _similar(a: str, b: str) -> float:
+    """How alike two English texts are, word by word (0 to 1; below 0.5 not worked out): fast on long paragraphs."""
+    matcher = difflib.SequenceMatcher(None, a.split(), b.split(), autojunk=False)
+    return matcher.ratio() if matcher.real_quick_ratio() > 0.5 and matcher.quick_ratio() > 0.5 else 0.0
 
 
-def joined(value) -> str | None:
-    """A translation stored as a list of lines (or a string) as one string; None or empty stays None."""
-    text = "".join(value) if isinstance(value, list) else value
-    return text or None
+def _fuzzy_source(msgctxt: str, msgid: str, vanished: list[polib.POEntry]) -> polib.POEntry | None:
+    """The translation of an older English text to start from: the most similar vanished entry of the same cell
+    (or of the comments), else a near-identical one from another cell (a paragraph moved)."""
+    best, best_score = None, 0.0
+    for entry in vanished:
+        score = _similar(entry.msgid, msgid)
+        if score >= (0.5 if entry.msgctxt == msgctxt else 0.8) and score > best_score:
+            best, best_score = entry, score
+    return best
 
 
-def entry_state(entry: dict | None, english: str) -> str:
-    """``"ok"``, ``"missing"`` (no entry or no Chinese yet), ``"stale"`` (the English changed) or ``"edited"``."""
-    if entry is None or not joined(entry.get("zh")):
+def merge(catalogue: polib.POFile, notebook: dict, name: str) -> tuple[polib.POFile, list[str]]:
+    """What ``msgmerge`` would make of a catalogue and the English notebook, and a line for each entry added, made
+    fuzzy or dropped. Translated entries of text still in the English are kept as they are."""
+    old = {(e.msgctxt, e.msgid): e for e in catalogue if not e.obsolete}
+    wanted = template(notebook, name)
+    keys = {(ctx, msgid) for ctx, msgid, _ in wanted}
+    vanished = [e for key, e in old.items() if key not in keys and e.msgstr]
+    merged = new_catalogue(name, catalogue.metadata, catalogue.header)
+    report, used = [], set()
+    for ctx, msgid, note in wanted:
+        where = "comment" if ctx == COMMENT_CONTEXT else f"cell {ctx}"
+        entry = old.get((ctx, msgid))
+        if entry is not None:
+            merged.append(as_entry(entry, comment=note or None))
+            continue
+        source = _fuzzy_source(ctx, msgid, vanished)
+        if source is None:
+            merged.append(Entry(msgctxt=ctx, msgid=msgid, msgstr="", comment=note or None))
+            report.append(f"{where}: new, to translate: {first_line(msgid)!r}")
+            continue
+        used.add((source.msgctxt, source.msgid))
+        older = "fuzzy" in source.flags and source.previous_msgid is not None
+        previous_ctx = (source.previous_msgctxt if older and source.previous_msgctxt else source.msgctxt)
+        merged.append(as_entry(source, msgctxt=ctx, msgid=msgid, flags=["fuzzy"], comment=note or None,
+                               previous_msgid=source.previous_msgid if older else source.msgid,
+                               previous_msgctxt=previous_ctx if previous_ctx != ctx else None))
+        report.append(f"{where}: changed, fuzzy until checked: {first_line(msgid)!r}")
+    for (ctx, msgid), entry in old.items():
+        if (ctx, msgid) not in keys and (ctx, msgid) not in used:
+            where = "comment" if ctx == COMMENT_CONTEXT else f"cell {ctx}"
+            report.append(f"{where}: dropped (no longer in the English): {first_line(msgid)!r}")
+    return merged, report
+
+
+def entry_state(entry: polib.POEntry | None) -> str:
+    """``"ok"``, ``"missing"`` (no entry or an empty msgstr) or ``"fuzzy"`` (translates an older English text)."""
+    if entry is None or not entry.msgstr:
         return "missing"
-    if en_sha(joined(entry.get("en")) or "") != entry.get("en_sha"):
-        return "edited"
-    return "ok" if entry["en_sha"] == en_sha(english) else "stale"
+    return "fuzzy" if "fuzzy" in entry.flags else "ok"
 
 
 STATE_MESSAGES = {
     "missing": "not translated",
-    "stale": "translation is stale (the English text changed)",
-    "edited": "entry's en and en_sha disagree (edited by hand?); restore en, or run `accept` after checking it",
+    "fuzzy": "fuzzy (the English changed: check msgstr against it, then clear the fuzzy flag)",
 }
 
 
@@ -225,43 +416,60 @@ STATE_MESSAGES = {
 
 @dataclass
 class Edition:
-    """One Chinese notebook as sync would write it, and what keeps it from being complete."""
+    """One Chinese notebook and its catalogue as sync would write them, and what keeps them from being complete."""
 
     english: Path
     target: Path
     notebook: dict
-    problems: list[str] = field(default_factory=list)  # untranslated / stale cells and comments
+    catalogue: polib.POFile  # merged with the English notebook
+    catalogue_state: str  # "current", "unmerged" (the merge changes entries) or "layout" (only the wrapping)
+    problems: list[str] = field(default_factory=list)  # untranslated / fuzzy paragraphs and comments
     following: str | None = None  # the link target of the next notebook, relative to notebooks/zh/
+    merge_report: list[str] = field(default_factory=list)
 
 
 def pending_text(english: str, reason: str) -> str:
-    """The English text under the visible banner that says it still needs translating."""
+    """An English paragraph under the visible banner that says it still needs translating."""
     return f"> **{BANNER_TITLE}**：{BANNER_REASONS[reason]}，下面暂时显示英文原文。\n\n{english}"
 
 
-def localised_notebook(english: dict, name: str, translations: dict) -> tuple[dict, list[str]]:
-    """The Chinese notebook (generated cells not yet localised) and the problems found on the way."""
+def localised_notebook(english: dict, name: str, catalogue: polib.POFile) -> tuple[dict, list[str]]:
+    """The Chinese notebook (generated cells not yet localised) from a merged catalogue, and the problems found."""
     notebook = copy.deepcopy(english)
+    entries = {(e.msgctxt, e.msgid): e for e in catalogue if not e.obsolete}
+    comments = {}
+    for (ctx, msgid), entry in entries.items():
+        if ctx == COMMENT_CONTEXT and entry_state(entry) == "ok" and "\n" not in entry.msgstr:
+            comments[msgid] = entry.msgstr
     problems = []
     for cell in notebook["cells"]:
         if generated_tag(cell) is not None:
             continue
         source = text_of(cell)
         if cell.get("cell_type") == "markdown":
-            entry = translations["markdown"].get(cell["id"])
-            state = entry_state(entry, source)
-            if state == "ok":
-                text = joined(entry["zh"])
-            else:
-                problems.append(f"{name}: cell {cell['id']} {STATE_MESSAGES[state]}: {first_line(source)!r}")
-                text = pending_text(source, "stale" if state in ("stale", "edited") else "missing")
-            cell["source"] = lines_of(text)
+            parts = paragraphs(source)
+            for number, paragraph in enumerate(parts, 1):
+                if not paragraph.strip():
+                    continue
+                entry = entries.get((cell["id"], paragraph))
+                state = entry_state(entry)
+                if state == "ok":
+                    parts[number - 1] = entry.msgstr
+                    continue
+                problems.append(f"{name}: cell {cell['id']} paragraph {number}: {STATE_MESSAGES[state]}: "
+                                f"{first_line(paragraph)!r}")
+                parts[number - 1] = pending_text(paragraph, state)
+            cell["source"] = lines_of("\n\n".join(parts))
         elif cell.get("cell_type") == "code":
-            text, missing = translate_comments(source, translations["comments"])
-            problems += [f"{name}: cell {cell.get('id')} comment not translated: {body!r}" for body in missing]
+            text, missing = translate_comments(source, comments)
+            for body in missing:
+                entry = entries.get((COMMENT_CONTEXT, body))
+                state = entry_state(entry)
+                message = (STATE_MESSAGES[state] if state != "ok" else
+                           "comment's translation has a line break (a comment's msgstr must be one line)")
+                problems.append(f"{name}: cell {cell.get('id')} comment {message}: {body!r}")
             cell["source"] = lines_of(text)
     return notebook, problems
-
 
 def contents_url(repository: str) -> str:
     """README.zh.md's table of notebooks on GitHub, built as the English Contents link: works on Colab and locally."""
@@ -319,8 +527,8 @@ def localise_generated(notebook: dict, name: str, previous: tuple[str, str, bool
 
 
 def plan(english_folder: Path = NOTEBOOKS_DIR) -> tuple[list[Edition], list[str]]:
-    """Every Chinese notebook that has a translation file, as sync would write it, and the English notebooks
-    that have none (their names). Nothing is written."""
+    """Every Chinese notebook that has a catalogue, with its catalogue merged, as sync would write them, and the
+    English notebooks that have none (their names). Nothing is written."""
     english_paths = list_notebooks(english_folder)
     twins = [translation_path(p).is_file() for p in english_paths]
     editions, titles = {}, {}
@@ -329,11 +537,16 @@ def plan(english_folder: Path = NOTEBOOKS_DIR) -> tuple[list[Edition], list[str]
         titles[path.name] = notebook_title(english, path.stem)
         if not twin:
             continue
-        authored_markdown(english, path.name)
-        translations = read_translations(translation_path(path))
-        notebook, problems = localised_notebook(english, path.name, translations)
+        on_disk = read_catalogue(translation_path(path))
+        catalogue, report = merge(on_disk, english, path.name)
+        notebook, problems = localised_notebook(english, path.name, catalogue)
         titles[path.name] = notebook_title(notebook, path.stem)
-        editions[path.name] = Edition(path, zh_folder(english_folder) / path.name, notebook, problems)
+        if translation_path(path).read_text(encoding="utf-8") == catalogue_text(catalogue):
+            state = "current"
+        else:
+            state = "unmerged" if not same_catalogue(on_disk, catalogue) else "layout"
+        editions[path.name] = Edition(path, zh_folder(english_folder) / path.name, notebook, catalogue, state,
+                                      problems, merge_report=report)
     repository = repository_url()
     names = [p.name for p in english_paths]
     for i, name in enumerate(names):
@@ -345,7 +558,6 @@ def plan(english_folder: Path = NOTEBOOKS_DIR) -> tuple[list[Edition], list[str]
         editions[name].following = neighbour_target(following)
     missing = [name for name, twin in zip(names, twins) if not twin]
     return list(editions.values()), missing
-
 
 def serialised(notebook: dict) -> str:
     """A notebook's file text exactly as ``write_notebook`` writes it."""
@@ -359,11 +571,22 @@ def up_to_date(edition: Edition) -> bool:
 
 # --- both editions, cell by cell ---------------------------------------------------------------------------
 
+def code_tokens(source: str) -> list[tokenize.TokenInfo]:
+    """Python's tokens of a code cell without its comments (and the blank lines around them): what must be
+    identical in both editions, compared by type and text. An error if the source does not parse."""
+    ast.parse(source)
+    skip = {tokenize.COMMENT, tokenize.NL, tokenize.ENCODING}
+    return [tok for tok in tokenize.generate_tokens(io.StringIO(source).readline) if tok.type not in skip]
+
+
 def edition_differences(english: dict, chinese: dict) -> list[str]:
-    """What differs between the editions beyond translated text: cell order, ids, types, tags, code (comments
-    stripped), stored outputs and execution counts. An empty list means the Chinese one is a faithful twin."""
+    """What differs between the editions beyond translated text: notebook metadata, cell order, ids, types and
+    metadata, code (token for token, comments aside; both must parse), stored outputs and execution counts. An
+    empty list means the Chinese one is a faithful twin."""
     en_cells, zh_cells = english.get("cells", []), chinese.get("cells", [])
     problems = []
+    if english.get("metadata") != chinese.get("metadata"):
+        problems.append("notebook metadata differs from the English")
     shape = [(c.get("id"), c.get("cell_type"), c.get("metadata", {}).get("tags")) for c in en_cells]
     zh_shape = [(c.get("id"), c.get("cell_type"), c.get("metadata", {}).get("tags")) for c in zh_cells]
     if shape != zh_shape:
@@ -376,14 +599,36 @@ def edition_differences(english: dict, chinese: dict) -> list[str]:
             problems.append(f"English has {len(shape)} cells, Chinese has {len(zh_shape)}")
         return problems
     for en, zh in zip(en_cells, zh_cells):
+        if en.get("metadata") != zh.get("metadata"):
+            problems.append(f"cell {en.get('id')}: metadata differs from the English")
         if en.get("cell_type") != "code":
             continue
-        if strip_comments(text_of(en)) != strip_comments(text_of(zh)):
-            problems.append(f"cell {en.get('id')}: code differs from the English (comments aside)")
+        try:
+            en_tokens = code_tokens(text_of(en))
+        except (SyntaxError, tokenize.TokenError):
+            en_tokens = None  # the English cell does not parse: then the texts, comments aside, must match
+        try:
+            zh_tokens = code_tokens(text_of(zh))
+        except (SyntaxError, tokenize.TokenError) as err:
+            if en_tokens is not None:
+                problems.append(f"cell {en.get('id')}: the Chinese code does not parse ({err.__class__.__name__}: "
+                                f"{err})")
+                continue
+            zh_tokens = None
+        if en_tokens is None or zh_tokens is None:
+            if strip_comments(text_of(en)) != strip_comments(text_of(zh)):
+                problems.append(f"cell {en.get('id')}: code differs from the English (comments aside)")
+        elif [t[:2] for t in en_tokens] != [t[:2] for t in zh_tokens]:
+            index = next((i for i, (a, b) in enumerate(zip(en_tokens, zh_tokens)) if a[:2] != b[:2]),
+                         min(len(en_tokens), len(zh_tokens)))
+            english_token = en_tokens[index].string if index < len(en_tokens) else "(end)"
+            chinese = zh_tokens[index] if index < len(zh_tokens) else None
+            where = f"line {chinese.start[0]}: " if chinese else "at the end: "
+            problems.append(f"cell {en.get('id')}: code differs from the English (comments aside), {where}"
+                            f"{chinese.string if chinese else '(end)'!r} where the English has {english_token!r}")
         if en.get("outputs", []) != zh.get("outputs", []) or en.get("execution_count") != zh.get("execution_count"):
             problems.append(f"cell {en.get('id')}: stored outputs differ from the English")
     return problems
-
 
 # --- structure rules in Chinese ----------------------------------------------------------------------------
 
@@ -456,13 +701,22 @@ def link_problems(notebook: dict, folder: Path, english_folder: Path) -> list[st
 # --- what the tests and --check report ---------------------------------------------------------------------
 
 def check_problems(english_folder: Path = NOTEBOOKS_DIR) -> list[str]:
-    """Everything ``sync --check`` reports: missing twins, untranslated or stale cells and comments, Chinese
-    notebooks not written or out of date, and house-style problems of the complete ones."""
+    """Everything ``sync --check`` reports: English notebooks without a catalogue, untranslated or fuzzy
+    paragraphs and comments, catalogues not merged with the English, Chinese notebooks not written or out of
+    date, and house-style problems of the complete ones."""
     editions, missing = plan(english_folder)
-    problems = [f"{name}: no Chinese edition ({LANG}/translations/{Path(name).stem}.json is missing): "
+    problems = [f"{name}: no Chinese edition ({LANG}/translations/{Path(name).stem}.po is missing): "
                 f"run `{COMMAND} prepare notebooks/{name}`, translate, then `{COMMAND} sync`" for name in missing]
     for edition in editions:
         problems += edition.problems
+        po = f"{LANG}/translations/{edition.english.stem}.po"
+        if edition.catalogue_state == "unmerged":
+            kinds = [re.search(r": (new|changed|dropped)\b", line).group(1) for line in edition.merge_report]
+            changes = ", ".join(f"{kinds.count(kind)} {kind}" for kind in ("new", "changed", "dropped")
+                                if kind in kinds) or "its header, order or obsolete entries"
+            problems.append(f"{po}: not merged with the English ({changes}): run `{COMMAND} sync`")
+        elif edition.catalogue_state == "layout":
+            problems.append(f"{po}: not written the project's way (wrapped by another tool?): run `{COMMAND} sync`")
         target = f"{LANG}/{edition.target.name}"
         if not up_to_date(edition):
             state = "out of date" if edition.target.is_file() else "not written yet"
@@ -480,89 +734,68 @@ def stray_notebooks(english_folder: Path = NOTEBOOKS_DIR) -> list[str]:
     return [f"{LANG}/{p.name}" for p in list_notebooks(zh_folder(english_folder)) if p.name not in english]
 
 
+
 # --- commands ----------------------------------------------------------------------------------------------
 
-def prepare(english: Path) -> list[str]:
-    """Create or extend an English notebook's translation file; return lines saying what is left to translate.
+def write_catalogue(path: Path, catalogue: polib.POFile) -> None:
+    """Write a catalogue the project's way (``catalogue_text``), UTF-8."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(catalogue_text(catalogue), encoding="utf-8")
 
-    New markdown cells get ``{"en_sha", "en", "zh": null}``; a stale entry keeps its old ``en`` and ``zh`` and
-    gains ``en_now`` (the current English) to translate from; entries of cells that no longer exist are removed;
-    missing comments are added with ``null``, unused ones removed.
-    """
+
+def prepare(english: Path) -> list[str]:
+    """Create (or merge) an English notebook's catalogue; return lines saying what is left to translate."""
     english = Path(english)
-    notebook = read_notebook(english)
     path = translation_path(english)
-    data = read_translations(path) if path.is_file() else {"notebook": english.name, "markdown": {}, "comments": {}}
-    report = []
-    markdown = {}
-    for cell in authored_markdown(notebook, english.name):
-        source = text_of(cell)
-        entry = data["markdown"].get(cell["id"]) or {"en_sha": en_sha(source), "en": lines_of(source), "zh": None}
-        entry.pop("en_now", None)
-        if not joined(entry.get("zh")):  # nothing translated yet: translate from the current English
-            entry.update(en_sha=en_sha(source), en=lines_of(source), zh=None)
-        state = entry_state(entry, source)
-        if state in ("stale", "edited"):
-            entry["en_now"] = lines_of(source)
-            diff = difflib.unified_diff(lines_of(joined(entry["en"]) or ""), lines_of(source), "translated English",
-                                        "English now", n=1)
-            report.append(f"cell {cell['id']}: {STATE_MESSAGES[state]}; update zh from en_now, then "
-                          f"`{COMMAND} accept {english} {cell['id']}`\n" + "".join(diff).rstrip("\n"))
-        elif state == "missing":
-            report.append(f"cell {cell['id']}: to translate: {first_line(source)!r}")
-        markdown[cell["id"]] = entry
-    for cell_id in data["markdown"].keys() - markdown.keys():
-        report.append(f"cell {cell_id}: removed (no such markdown cell in {english.name} any more)")
-    comments = {}
-    for cell_id, body in code_comments(notebook):
-        if body in comments:  # the same comment in several cells: one translation
-            continue
-        comments[body] = data["comments"].get(body)
-        if not comments[body]:
-            report.append(f"comment in cell {cell_id}: to translate: {body!r}")
-    for body in data["comments"].keys() - comments.keys():
-        report.append(f"comment removed (no longer in the English code): {body!r}")
-    write_translations(path, {"notebook": english.name, "markdown": markdown, "comments": comments})
+    on_disk = read_catalogue(path) if path.is_file() else new_catalogue(english.name)
+    catalogue, report = merge(on_disk, read_notebook(english), english.name)
+    write_catalogue(path, catalogue)
     return report
 
 
-def accept(english: Path, cell_ids: list[str]) -> None:
-    """Record that the translations of ``cell_ids`` now follow the current English text (after updating zh)."""
+def accept(english: Path, cell_ids: list[str]) -> int:
+    """Clear the fuzzy flags (and the older English kept with them) of the entries of ``cell_ids``, once a
+    translator has checked them (``code comment`` names the comments). Returns how many entries changed."""
     english = Path(english)
     path = translation_path(english)
-    data = read_translations(path)
-    cells = {c["id"]: text_of(c) for c in authored_markdown(read_notebook(english), english.name)}
-    for cell_id in cell_ids:
-        if cell_id not in cells or cell_id not in data["markdown"]:
-            raise ValueError(f"{english.name} has no translated markdown cell {cell_id!r}; "
-                             f"`{COMMAND} status` lists what there is.")
-        entry = data["markdown"][cell_id]
-        if not joined(entry.get("zh")):
-            raise ValueError(f"cell {cell_id} has no Chinese text yet: translate it first.")
-        entry.update(en_sha=en_sha(cells[cell_id]), en=lines_of(cells[cell_id]))
-        entry.pop("en_now", None)
-    write_translations(path, data)
+    catalogue, _ = merge(read_catalogue(path), read_notebook(english), english.name)
+    known = {e.msgctxt for e in catalogue}
+    unknown = [cell_id for cell_id in cell_ids if cell_id not in known]
+    if unknown:
+        raise ValueError(f"{english.name} has no translated text in {', '.join(map(repr, unknown))}; "
+                         f"`{COMMAND} sync --check` names the fuzzy entries.")
+    changed = 0
+    for entry in catalogue:
+        if entry.msgctxt in cell_ids and "fuzzy" in entry.flags:
+            if not entry.msgstr:
+                raise ValueError(f"cell {entry.msgctxt}: {first_line(entry.msgid)!r} has no Chinese yet: "
+                                 "translate it first.")
+            entry.flags.remove("fuzzy")
+            entry.previous_msgid = entry.previous_msgctxt = None
+            changed += 1
+    write_catalogue(path, catalogue)
+    return changed
 
 
 def status_lines(english_folder: Path = NOTEBOOKS_DIR) -> list[str]:
-    """One line per English notebook: translated markdown cells and comments, and the Chinese file's state."""
+    """One line per English notebook: translated paragraphs and comments, fuzzy entries, the Chinese file's state."""
     editions, _ = plan(english_folder)
     by_name = {e.english.name: e for e in editions}
-    lines = [f"{'notebook':<40} {'markdown':>9} {'comments':>9}  Chinese notebook"]
+    lines = [f"{'notebook':<40} {'paragraphs':>10} {'comments':>9} {'fuzzy':>6}  Chinese notebook"]
     for path in list_notebooks(english_folder):
         edition = by_name.get(path.name)
         if edition is None:
-            lines.append(f"{path.name:<40} {'-':>9} {'-':>9}  no translation file")
+            lines.append(f"{path.name:<40} {'-':>10} {'-':>9} {'-':>6}  no catalogue yet")
             continue
-        english = read_notebook(path)
-        cells = len(authored_markdown(english, path.name))
-        comments = len(code_comments(english))
-        pending_cells = sum(" comment not translated: " not in p for p in edition.problems)
-        pending_comments = len(edition.problems) - pending_cells
+        counts = {(kind, state): 0 for kind in ("markdown", "comment") for state in ("ok", "missing", "fuzzy")}
+        for entry in edition.catalogue:
+            counts["comment" if entry.msgctxt == COMMENT_CONTEXT else "markdown", entry_state(entry)] += 1
+        total = {kind: sum(v for (k, _), v in counts.items() if k == kind) for kind in ("markdown", "comment")}
+        fuzzy = counts["markdown", "fuzzy"] + counts["comment", "fuzzy"]
         state = "up to date" if up_to_date(edition) else ("out of date" if edition.target.is_file() else "not written")
-        markdown = f"{cells - pending_cells}/{cells}"
-        translated_comments = f"{comments - pending_comments}/{comments}"
-        lines.append(f"{path.name:<40} {markdown:>9} {translated_comments:>9}  {state}")
+        paragraphs_done = f"{counts['markdown', 'ok']}/{total['markdown']}"
+        comments_done = f"{counts['comment', 'ok']}/{total['comment']}"
+        lines.append(f"{path.name:<40} {paragraphs_done:>10} {comments_done:>9} {fuzzy:>6}  {state}")
     return lines
 
 
@@ -571,20 +804,20 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(prog=COMMAND, description="The Chinese edition of the notebooks "
-                                     "(notebooks/zh): generated from the English ones plus translations.")
+                                     "(notebooks/zh): generated from the English ones plus gettext catalogues.")
     folder = argparse.ArgumentParser(add_help=False)
     folder.add_argument("--folder", type=Path, default=NOTEBOOKS_DIR, help="English notebooks (default: notebooks/)")
     commands = parser.add_subparsers(dest="command", required=True)
-    sync = commands.add_parser("sync", parents=[folder],
-                               help="write notebooks/zh/NN_name.ipynb for every translation file")
-    sync.add_argument("--check", action="store_true", help="change nothing; exit 1 naming whatever is missing, "
-                      "stale, out of date or not in the house style")
-    commands.add_parser("status", parents=[folder], help="translated cells and comments per notebook")
-    prep = commands.add_parser("prepare", help="create or extend translation files (empty entries to fill in)")
-    prep.add_argument("notebooks", nargs="+", type=Path, help="English notebooks, e.g. notebooks/02_x.ipynb")
-    acc = commands.add_parser("accept", help="after updating stale translations, record the current English")
+    sync = commands.add_parser("sync", parents=[folder], help="merge notebooks/zh/translations/*.po with the "
+                               "English (new entries empty, changed ones fuzzy) and write notebooks/zh/NN_name.ipynb")
+    sync.add_argument("--check", action="store_true", help="change nothing; exit 1 naming whatever is untranslated, "
+                      "fuzzy, not merged, out of date or not in the house style")
+    commands.add_parser("status", parents=[folder], help="translated paragraphs and comments per notebook")
+    prep = commands.add_parser("prepare", help="create the catalogue of a notebook that has none (empty entries)")
+    prep.add_argument("notebooks", nargs="+", type=Path, help="English notebooks, e.g. notebooks/14_x.ipynb")
+    acc = commands.add_parser("accept", help="clear the fuzzy flags of these cells' entries, once checked")
     acc.add_argument("notebook", type=Path)
-    acc.add_argument("cells", nargs="+", help="cell ids")
+    acc.add_argument("cells", nargs="+", help=f"cell ids (or '{COMMENT_CONTEXT}')")
     args = parser.parse_args(argv)
     try:
         if args.command == "prepare":
@@ -592,11 +825,11 @@ def main(argv: list[str] | None = None) -> int:
                 if not Path(english).is_file() or Path(english).parent.name == LANG:
                     parser.error(f"{english}: give an English notebook, e.g. notebooks/01_monocular_vs_stereo.ipynb")
                 print(f"{translation_path(english)}:")
-                print("\n".join(f"  {line}" for line in prepare(english)) or "  everything translated")
+                print("\n".join(f"  {line}" for line in prepare(english)) or "  nothing new to translate")
             return 0
         if args.command == "accept":
-            accept(args.notebook, args.cells)
-            print(f"recorded the current English of {len(args.cells)} cell(s) in {translation_path(args.notebook)}")
+            changed = accept(args.notebook, args.cells)
+            print(f"{translation_path(args.notebook)}: cleared the fuzzy flag of {changed} entries")
             return 0
         if args.command == "status":
             print("\n".join(status_lines(args.folder)))
@@ -608,15 +841,19 @@ def main(argv: list[str] | None = None) -> int:
             return 1 if problems else 0
         editions, missing = plan(args.folder)
         for edition in editions:
+            if edition.catalogue_state != "current":
+                write_catalogue(translation_path(edition.english), edition.catalogue)
+                print(f"wrote {LANG}/translations/{edition.english.stem}.po"
+                      + "".join(f"\n  {line}" for line in edition.merge_report))
             if not up_to_date(edition):
                 edition.target.parent.mkdir(parents=True, exist_ok=True)
                 write_notebook(edition.target, edition.notebook)
                 print(f"wrote {LANG}/{edition.target.name}" + (f" ({len(edition.problems)} pending)"
                                                                  if edition.problems else ""))
         if missing:
-            print(f"no translation file yet: {', '.join(missing)}")
+            print(f"no catalogue yet: {', '.join(missing)}")
         return 0
-    except ValueError as err:  # a malformed notebook or translation file, an unknown cell id
+    except ValueError as err:  # a malformed notebook or catalogue, an unknown cell id
         print(f"error: {err}")
         return 2
 

@@ -1,5 +1,5 @@
-"""helpers.maintain.testenv and the project's conftest.py: offline variables, no scratch folder left behind, and
-how pytest-xdist shares the work (a notebook and its Chinese twin in one worker)."""
+"""helpers.maintain.testenv and the project's conftest.py: offline variables, no scratch folder left behind, which
+notebooks nbval runs (the English edition only) and how pytest-xdist shares the work (a file at a time, in order)."""
 
 import os
 import subprocess
@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.maintain.testenv import (DEAD_PROXY, SCRATCH_PREFIX, offline_environment, offline_variables, run_order,
-                                      twins_scheduler, work_unit)
+from helpers.maintain.testenv import DEAD_PROXY, SCRATCH_PREFIX, offline_environment, offline_variables, run_order
 from helpers.paths import PROJECT_ROOT
 
 
@@ -69,38 +68,40 @@ class FakeWorker:
 
 
 def project_collection():
-    """Node ids as pytest collects the real project: two cells per notebook (both editions), two test files."""
+    """Node ids as pytest collects the project: two cells per English notebook, two test files, in run order."""
     from helpers.maintain.notebook_files import list_notebooks
-    from helpers.maintain.translations import zh_folder
 
-    notebooks = list_notebooks() + list_notebooks(zh_folder())
     paths = [Path("tests/test_align.py"), Path("tests/tools/test_prefetch.py")] + [
-        nb.relative_to(PROJECT_ROOT) for nb in notebooks]
+        nb.relative_to(PROJECT_ROOT) for nb in list_notebooks()]
     return [f"{path.as_posix()}::{test}" for path in sorted(paths, key=run_order) for test in ("Cell 0", "Cell 1")]
 
 
-def test_run_order_puts_unit_tests_first_then_notebooks_heaviest_first_english_before_chinese():
-    order = [p.as_posix() for p in sorted([Path("notebooks/zh/01_a.ipynb"), Path("notebooks/01_a.ipynb"),
-                                           Path("tests/test_b.py"), Path("notebooks/zh/09_c.ipynb"),
+def test_run_order_puts_unit_tests_first_then_notebooks_heaviest_first():
+    order = [p.as_posix() for p in sorted([Path("notebooks/01_a.ipynb"), Path("tests/test_b.py"),
                                            Path("notebooks/09_c.ipynb"), Path("tests/test_a.py")], key=run_order)]
-    assert order == ["tests/test_b.py", "tests/test_a.py", "notebooks/09_c.ipynb", "notebooks/zh/09_c.ipynb",
-                     "notebooks/01_a.ipynb", "notebooks/zh/01_a.ipynb"]
+    assert order == ["tests/test_b.py", "tests/test_a.py", "notebooks/09_c.ipynb", "notebooks/01_a.ipynb"]
 
 
-def test_a_notebook_and_its_chinese_twin_are_one_unit_of_work_and_a_test_file_is_one_unit():
-    assert work_unit("notebooks/08_cpu_deployment_onnx.ipynb::Cell 5") == "notebook-08"
-    assert work_unit("notebooks/zh/08_cpu_deployment_onnx.ipynb::Cell 12") == "notebook-08"
-    assert work_unit("tests/tools/test_prefetch.py::test_x[a::b]") == "tests/tools/test_prefetch.py"
-    units = {work_unit(nodeid) for nodeid in project_collection()}
-    notebook_numbers = sorted(nb.name[:2] for nb in (PROJECT_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-    assert units == {f"notebook-{n}" for n in notebook_numbers} | {"tests/test_align.py", "tests/tools/test_prefetch.py"}
+def test_nbval_collects_the_english_notebooks_only():
+    """The Chinese notebooks are the English code with translated text: tests/test_translations.py checks them
+    statically; running them a second time would only double the notebooks' time."""
+    from helpers.maintain.notebook_files import list_notebooks
+
+    done = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-n", "0", "notebooks"],
+                          cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    files = {line.split("::")[0] for line in done.stdout.splitlines() if "::" in line}
+    assert files == {nb.relative_to(PROJECT_ROOT).as_posix() for nb in list_notebooks()}
+    assert list_notebooks(PROJECT_ROOT / "notebooks" / "zh")  # there is a Chinese edition, and it is not collected
 
 
-def test_the_scheduler_sends_each_twin_pair_whole_to_one_worker_in_run_order(pytestconfig):
+def test_the_scheduler_sends_each_file_whole_to_one_worker_in_run_order():
     pytest.importorskip("xdist")
+    from xdist.scheduler import LoadFileScheduling
+
     config = type("Config", (), {"getvalue": lambda self, name: ["2*popen"] if name == "tx" else None,
                                  "option": type("Option", (), {"loadscopereorder": False})()})()
-    scheduler = twins_scheduler(config)
+    scheduler = LoadFileScheduling(config)
     workers = [FakeWorker("gw0"), FakeWorker("gw1")]
     collection = project_collection()
     for worker in workers:
@@ -110,18 +111,18 @@ def test_the_scheduler_sends_each_twin_pair_whole_to_one_worker_in_run_order(pyt
     while scheduler.workqueue:  # each worker reports its tests done; it gets the next unit when it runs short
         for worker in workers:
             for index in list(worker.sent):
-                if not scheduler.assigned_work[worker][work_unit(collection[index])][collection[index]]:
+                nodeid = collection[index]
+                if not scheduler.assigned_work[worker][nodeid.split("::")[0]][nodeid]:
                     scheduler.mark_test_complete(worker, index)
-    by_unit = {}
+    by_file = {}
     for worker in workers:
         for index in worker.sent:
-            by_unit.setdefault(work_unit(collection[index]), set()).add(worker.gateway.id)
-    assert all(len(names) == 1 for names in by_unit.values()), by_unit  # never split between the workers
+            by_file.setdefault(collection[index].split("::")[0], set()).add(worker.gateway.id)
+    assert all(len(names) == 1 for names in by_file.values()), by_file  # never split between the workers
     sent = sorted(index for worker in workers for index in worker.sent)
     assert sent == list(range(len(collection)))  # every test sent once
-    first_units = [work_unit(collection[w.sent[0]]) for w in workers]
-    assert first_units == ["tests/test_align.py", "tests/tools/test_prefetch.py"]  # in run order
-    zh08 = [i for i, nodeid in enumerate(collection) if nodeid.startswith("notebooks/zh/08_")]
-    en08 = [i for i, nodeid in enumerate(collection) if nodeid.startswith("notebooks/08_")]
-    owner = next(w for w in workers if en08[0] in w.sent)
-    assert owner.sent.index(zh08[0]) == owner.sent.index(en08[-1]) + 1  # the Chinese 08 right after the English
+    assert [collection[w.sent[0]].split("::")[0] for w in workers] == ["tests/test_align.py",
+                                                                      "tests/tools/test_prefetch.py"]
+    for worker in workers:  # each worker's notebooks come heaviest first
+        numbers = [collection[i].split("/")[-1][:2] for i in worker.sent if collection[i].startswith("notebooks/")]
+        assert numbers == sorted(numbers, reverse=True)

@@ -93,14 +93,6 @@ _WHERE = {  # exported name -> the helpers module that defines it
     "read_metadata": "onnx_identity",
     # fine-tuning
     "RGBDFolder": "finetune",
-    "evaluate_folder": "finetune",
-    "metric_model": "finetune",
-    "param_groups": "finetune",
-    "save_finetuned": "finetune",
-    "save_rgbd_pair": "finetune",
-    "silog_loss": "finetune",
-    "ssi_loss": "finetune",
-    "train_steps": "finetune",
     # video
     "align_frames": "video",
     "camera_move": "video",

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers.depthio import DEPTH_PNG_SCALE, load_depth_png16, png_depth_scale, save_depth_npy, save_depth_png16
+from helpers.depthio import (
+    DEPTH_PNG_SCALE, depth_file_shape, load_depth_png16, png_depth_scale, read_depth, save_depth_npy, save_depth_png16,
+)
 
 NAN = np.nan
 
@@ -88,3 +90,31 @@ def test_npy_round_trip_is_exact(tmp_path):
     assert back[0, 0] == np.float32(0.123456) and np.isnan(back[0, 1])
     with pytest.raises(FileExistsError):
         save_depth_npy(tmp_path / "d.npy", depth)
+
+
+# ---- reading any depth file in metres: the unit is never guessed, a damaged file is named --------------------------
+
+def test_read_depth_npy_is_metres_with_nan_for_zero_and_png16_uses_its_stated_scale(tmp_path):
+    back = read_depth(save_depth_npy(tmp_path / "d.npy", np.array([[0.0, 2.5]], dtype=np.float32)))
+    assert np.isnan(back[0, 0]) and back[0, 1] == 2.5
+    kitti = read_depth(save_depth_png16(tmp_path / "k.png", np.array([[0.0, 2.5]]), scale=256))
+    assert np.isnan(kitti[0, 0]) and kitti[0, 1] == 2.5
+    assert depth_file_shape(tmp_path / "k.png") == (1, 2) == depth_file_shape(tmp_path / "d.npy")
+
+
+def test_read_depth_integer_files_need_their_unit_stated(tmp_path):
+    np.save(tmp_path / "mm.npy", np.array([[0, 1500]], dtype=np.uint16))
+    Image.fromarray(np.array([[0, 1500]], dtype=np.uint16)).save(tmp_path / "mm.png")  # no depth_scale chunk
+    for name in ("mm.npy", "mm.png"):
+        with pytest.raises(ValueError, match=rf"{name} .*(integers|depth scale).*not guessed|{name} holds integers"):
+            read_depth(tmp_path / name)
+        depth = read_depth(tmp_path / name, depth_scale=1000)
+        assert np.isnan(depth[0, 0]) and depth[0, 1] == 1.5
+
+
+def test_png_depth_scale_reads_the_chunk_from_the_header_so_a_truncated_file_still_states_it(tmp_path):
+    path = save_depth_png16(tmp_path / "d.png", np.random.default_rng(0).random((40, 40)) + 1)
+    path.write_bytes(path.read_bytes()[:-200])
+    assert png_depth_scale(path) == 1000.0  # a text chunk before the pixels: read without decoding them
+    with pytest.raises(ValueError, match=r"d\.png is truncated or damaged"):
+        load_depth_png16(path)

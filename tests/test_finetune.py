@@ -1,7 +1,11 @@
-"""helpers.finetune: losses against independent computations, masks, augmentation alignment, groups, training, saving."""
+"""Fine-tuning: the RGB-D folder (helpers.finetune) and the lesson's own losses, loop and save (notebook 10's cells).
 
-import json
+The losses, the training loop and the safe save are written in notebook 10; ``lesson_function`` takes them out of
+the notebook, so these tests check the code a learner reads, against independent computations.
+"""
+
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,14 +13,21 @@ import torch
 from PIL import Image
 
 from helpers.align import fit_scale_shift
-from helpers.depthio import save_depth_npy
-from helpers.finetune import (
-    MIN_DEPTH, RGBDFolder, evaluate_folder, find_pairs, joint_augment, metric_model, param_groups, read_depth,
-    save_finetuned, save_rgbd_pair, silog_loss, ssi_loss, train_steps,
-)
-from helpers.standins import MARKER, is_stand_in
+from helpers.depthio import save_depth_npy, save_depth_png16
+from helpers.finetune import RGBDFolder, find_pairs, joint_augment
+from tests.lesson_code import lesson_function
 
 SMALL = "depth-anything/Depth-Anything-V2-Small-hf"
+
+
+@pytest.fixture(scope="module")
+def silog_loss():
+    return lesson_function("10", "silog_loss")
+
+
+@pytest.fixture(scope="module")
+def ssi_loss():
+    return lesson_function("10", "ssi_loss")
 
 
 def _numpy_silog(pred, gt, lambd):
@@ -24,38 +35,34 @@ def _numpy_silog(pred, gt, lambd):
     return math.sqrt(np.mean(g**2) - lambd * np.mean(g) ** 2)
 
 
-# ---- losses ----------------------------------------------------------------------------------------------------
+# ---- the lesson's losses ---------------------------------------------------------------------------------------
 
-def test_silog_is_zero_for_a_perfect_prediction_and_matches_numpy():
+def test_silog_is_zero_for_a_perfect_prediction_and_matches_numpy(silog_loss):
     gt = torch.tensor([[1.0, 2.0], [4.0, 8.0]])
     valid = torch.ones_like(gt, dtype=torch.bool)
     assert float(silog_loss(gt.clone(), gt, valid)) == 0.0
     pred = torch.tensor([[1.5, 1.0], [5.0, 6.0]])
     for lambd in (0.0, 0.5, 0.85, 1.0):
         assert float(silog_loss(pred, gt, valid, lambd)) == pytest.approx(_numpy_silog(pred.numpy(), gt.numpy(), lambd), rel=1e-6)
-    # by hand: g = ln(gt/pred) = [ln(2/3), ln 2, ln(4/5), ln(4/3)]
-    g = np.log([2 / 3, 2, 4 / 5, 4 / 3])
+    g = np.log([2 / 3, 2, 4 / 5, 4 / 3])  # by hand: g = ln(gt / pred)
     assert float(silog_loss(pred, gt, valid)) == pytest.approx(math.sqrt(np.mean(g**2) - 0.5 * np.mean(g) ** 2), rel=1e-6)
 
 
-def test_silog_of_a_scaled_truth_is_sqrt_one_minus_lambda_times_log_scale():
-    gt = torch.rand(3, 8, 8) * 5 + 0.5
+def test_silog_of_a_scaled_truth_is_sqrt_one_minus_lambda_times_log_scale(silog_loss):
+    gt = torch.rand(3, 8, 8, dtype=torch.float64) * 5 + 0.5
     valid = torch.ones_like(gt, dtype=torch.bool)
     for k in (0.5, 2.0, 3.0):
-        assert float(silog_loss(k * gt, gt, valid, 0.5)) == pytest.approx(math.sqrt(0.5) * abs(math.log(k)), rel=1e-4)
-        assert float(silog_loss(k * gt, gt, valid, 1.0)) == pytest.approx(0.0, abs=2e-3)  # λ = 1: scale-invariant
+        assert float(silog_loss(k * gt, gt, valid, 0.5)) == pytest.approx(math.sqrt(0.5) * abs(math.log(k)), rel=1e-9)
 
 
-def test_silog_ignores_masked_pixels_whatever_they_hold():
+def test_silog_ignores_masked_pixels_whatever_they_hold(silog_loss):
     gt = torch.tensor([[2.0, float("nan")], [3.0, 0.0]])
     pred = torch.tensor([[2.0, 0.0], [3.0, -1.0]])
     valid = torch.tensor([[True, False], [True, False]])
     assert float(silog_loss(pred, gt, valid)) == 0.0
-    with pytest.raises(ValueError, match="no valid pixel"):
-        silog_loss(pred, gt, torch.zeros_like(valid))
 
 
-def test_ssi_loss_is_zero_for_any_scale_and_shift_of_the_truth():
+def test_ssi_loss_is_zero_for_any_scale_and_shift_of_the_truth(ssi_loss):
     torch.manual_seed(0)
     disparity = 1.0 / (torch.rand(2, 16, 16, dtype=torch.float64) * 4 + 1)
     valid = torch.ones_like(disparity, dtype=torch.bool)
@@ -63,24 +70,28 @@ def test_ssi_loss_is_zero_for_any_scale_and_shift_of_the_truth():
         assert float(ssi_loss(a * disparity + b, disparity, valid)) == pytest.approx(0.0, abs=1e-20)
 
 
-def test_ssi_loss_equals_the_alignment_of_notebook_05_then_mse():
+def test_ssi_loss_is_notebook_05s_alignment_then_mse_per_image(ssi_loss):
     rng = np.random.default_rng(1)
-    pred = rng.random((12, 10))
-    target = 1.0 / (rng.random((12, 10)) * 3 + 1)
-    valid = rng.random((12, 10)) > 0.3
-    s, t = fit_scale_shift(pred, target, mask=valid)  # helpers.align, independent of torch
-    expected = np.mean((s * pred[valid] + t - target[valid]) ** 2)
+    pred = rng.random((2, 12, 10))
+    target = 1.0 / (rng.random((2, 12, 10)) * 3 + 1)
+    valid = rng.random((2, 12, 10)) > 0.3
+    per_image = []
+    for p, y, m in zip(pred, target, valid):
+        s, t = fit_scale_shift(p, y, mask=m)  # helpers.align, independent of torch
+        per_image.append(np.mean((s * p[m] + t - y[m]) ** 2))
     got = ssi_loss(torch.from_numpy(pred), torch.from_numpy(target), torch.from_numpy(valid))
-    assert float(got) == pytest.approx(expected, rel=1e-9)
+    assert float(got) == pytest.approx(np.mean(per_image), rel=1e-9)
+    assert float(ssi_loss(*(torch.from_numpy(a[0]) for a in (pred, target, valid)))) == pytest.approx(per_image[0], rel=1e-9)
 
 
-@pytest.mark.parametrize("loss", [silog_loss, ssi_loss])
-def test_masked_pixels_get_exactly_zero_gradient(loss):
+@pytest.mark.parametrize("name", ["silog_loss", "ssi_loss"])
+def test_masked_pixels_get_exactly_zero_gradient(name):
+    loss = lesson_function("10", name)
     torch.manual_seed(0)
     target = torch.rand(2, 6, 6) * 3 + 1
     valid = torch.rand(2, 6, 6) > 0.4
     target[~valid] = float("nan")  # unknown depth, as in the files
-    pred = (torch.rand(2, 6, 6) * 3 + 1)
+    pred = torch.rand(2, 6, 6) * 3 + 1
     pred[0, 0, 0] = 0.0  # log(0) would be -inf, if this pixel were ever touched
     valid[0, 0, 0] = False
     pred.requires_grad_(True)
@@ -92,28 +103,12 @@ def test_masked_pixels_get_exactly_zero_gradient(loss):
 
 # ---- data ------------------------------------------------------------------------------------------------------
 
-def test_joint_augment_keeps_image_and_depth_pixel_aligned():
-    h, w = 40, 60
-    code = torch.arange(h * w, dtype=torch.float32).reshape(h, w)
-    image = (code / (h * w)).expand(3, h, w).clone()
-    depth = code + 1.0
-    flips = set()
-    for seed in range(12):
-        torch.manual_seed(seed)
-        img, dep = joint_augment(image, depth, size=32, scale_range=(1.0, 1.6), jitter=0.0, image_mode="nearest")
-        assert img.shape == (3, 32, 32) and dep.shape == (32, 32)
-        torch.testing.assert_close(torch.round(img[0] * h * w) + 1.0, dep, rtol=0, atol=0)
-        flips.add(bool(dep[0, 0] > dep[0, -1]))  # a flipped crop runs right to left
-    assert flips == {True, False}
-
-
-def test_joint_augment_colour_jitter_changes_the_image_only():
-    torch.manual_seed(3)
-    image = torch.rand(3, 20, 20)
-    depth = torch.rand(20, 20) + 1
-    img, dep = joint_augment(image, depth, size=20, scale_range=(1.0, 1.0), flip_p=0.0, jitter=0.5)
-    torch.testing.assert_close(dep, depth, rtol=0, atol=0)
-    assert not torch.equal(img, image)
+def _write_pair(folder, name, image, depth, fmt="png16"):
+    (folder / "images").mkdir(parents=True, exist_ok=True)
+    Image.fromarray(image).save(folder / "images" / f"{name}.png")
+    if fmt == "png16":
+        return save_depth_png16(folder / "depth" / f"{name}.png", depth, overwrite=True)
+    return save_depth_npy(folder / "depth" / f"{name}.npy", depth, overwrite=True)
 
 
 def _folder(tmp_path, n=2, size=(20, 30), fmt="png16"):
@@ -123,8 +118,45 @@ def _folder(tmp_path, n=2, size=(20, 30), fmt="png16"):
         depth = rng.random(size).astype(np.float32) * 4 + 1
         depth[0, 0] = np.nan
         depth[0, 1] = 30.0  # beyond max_depth
-        save_rgbd_pair(tmp_path, f"pair{i}", image, depth, fmt)
+        _write_pair(tmp_path, f"pair{i}", image, depth, fmt)
     return tmp_path
+
+
+def test_joint_augment_keeps_image_and_depth_pixel_aligned_and_divides_depth_by_the_zoom():
+    h, w = 40, 60
+    code = torch.arange(h * w, dtype=torch.float32).reshape(h, w)
+    image = (code / (h * w)).expand(3, h, w).clone()
+    depth = code + 1.0
+    flips, zooms = set(), set()
+    for seed in range(12):
+        torch.manual_seed(seed)
+        img, dep = joint_augment(image, depth, size=32, scale_range=(1.0, 1.6), jitter=0.0, image_mode="nearest")
+        assert img.shape == (3, 32, 32) and dep.shape == (32, 32)
+        source = torch.round(img[0] * h * w) + 1.0  # which source pixel each output pixel shows
+        zoom = source / dep  # the depth there was divided by the zoom: one factor for the whole crop
+        torch.testing.assert_close(zoom, torch.full_like(zoom, float(zoom[0, 0])), rtol=1e-5, atol=0)
+        side = round(min(h, w) / float(zoom[0, 0]))  # the crop's side in source pixels
+        assert float(zoom[0, 0]) == pytest.approx(min(h, w) / side, rel=1e-5) and 1.0 <= float(zoom[0, 0]) <= 1.6 + 1e-6
+        zooms.add(side)
+        flips.add(bool(dep[0, 0] * zoom[0, 0] > dep[0, -1] * zoom[0, -1]))  # a flipped crop runs right to left
+    assert flips == {True, False} and len(zooms) > 3
+
+
+def test_joint_augment_by_default_does_not_zoom_and_keeps_the_depth():
+    torch.manual_seed(0)
+    depth = torch.rand(20, 30) + 1
+    for _ in range(5):
+        _, dep = joint_augment(torch.rand(3, 20, 30), depth, size=20, jitter=0.0, flip_p=0.0)
+        assert any(torch.equal(dep, depth[:, x:x + 20]) for x in range(11))  # a 20 x 20 crop, values untouched
+
+
+def test_joint_augment_colour_jitter_changes_the_image_only():
+    torch.manual_seed(3)
+    image = torch.rand(3, 20, 20)
+    depth = torch.rand(20, 20) + 1
+    img, dep = joint_augment(image, depth, size=20, scale_range=(1.0, 1.0), flip_p=0.0, jitter=0.5)
+    torch.testing.assert_close(dep, depth, rtol=0, atol=0)
+    assert not torch.equal(img, image)
 
 
 @pytest.mark.parametrize("fmt", ["png16", "npy"])
@@ -139,15 +171,10 @@ def test_folder_dataset_reads_both_formats_and_masks_invalid_pixels(tmp_path, fm
     sample = dataset[0]
     assert sample["pixel_values"].shape == (3, 14, 14) and sample["depth"].shape == (14, 14)
     assert not bool(sample["valid"].all()) and float(sample["depth"][~sample["valid"]].abs().sum()) == 0.0
+    suffix = ".png" if fmt == "png16" else ".npy"
+    assert (sample["image_file"], sample["depth_file"]) == (str(tmp_path / "images" / "pair0.png"),
+                                                            str(tmp_path / "depth" / f"pair0{suffix}"))
 
-
-def test_read_depth_npy_is_metres_with_nan_for_zero(tmp_path):
-    path = save_depth_npy(tmp_path / "d.npy", np.array([[0.0, 2.5]], dtype=np.float32))
-    back = read_depth(path)
-    assert np.isnan(back[0, 0]) and back[0, 1] == 2.5
-
-
-# ---- bad input: clear errors naming the file and what to do ----------------------------------------------------
 
 def test_empty_or_missing_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"No folder at .*nowhere.*images/NAME"):
@@ -207,21 +234,6 @@ def test_a_depth_map_at_the_stored_size_of_a_rotated_photo_is_refused_saying_how
         RGBDFolder(tmp_path)
 
 
-def test_save_rgbd_pair_takes_images_through_the_contract(tmp_path):
-    rgb = np.random.default_rng(2).integers(0, 256, (20, 30, 3), dtype=np.uint8)
-    depth = np.full((20, 30), 2.0, np.float32)
-    save_rgbd_pair(tmp_path, "bgr", np.ascontiguousarray(rgb[:, :, ::-1]), depth, "npy", bgr=True)  # OpenCV's order
-    save_rgbd_pair(tmp_path, "unit", rgb / 255.0, depth, "npy")  # floats in [0, 1], not truncated to 0
-    alpha = np.dstack([rgb, np.zeros((20, 30), np.uint8)])  # fully transparent: white, as the contract says
-    save_rgbd_pair(tmp_path, "clear", Image.fromarray(alpha), depth, "npy")
-    dataset = RGBDFolder(tmp_path, augment=False)
-    images = {name: np.asarray(dataset.pair(i)[0]) for i, name in enumerate(dataset.names)}
-    assert images["bgr"].tolist() == images["unit"].tolist() == rgb.tolist()
-    assert (images["clear"] == 255).all()
-    with pytest.raises(ValueError, match=r"bad: the image has dtype int64"):
-        save_rgbd_pair(tmp_path, "bad", rgb.astype(np.int64), depth, "npy")
-
-
 def test_images_without_depth(tmp_path):
     _folder(tmp_path)
     Image.new("RGB", (30, 20)).save(tmp_path / "images" / "lonely.jpg")
@@ -237,16 +249,6 @@ def test_mismatched_sizes_name_both_files(tmp_path):
         find_pairs(tmp_path)
 
 
-def test_depth_png_without_a_scale_is_refused_unless_given(tmp_path):
-    _folder(tmp_path, n=1, fmt="npy")
-    (tmp_path / "depth" / "pair0.npy").unlink()
-    Image.fromarray(np.full((20, 30), 2000, np.uint16)).save(tmp_path / "depth" / "pair0.png")  # no depth_scale chunk
-    with pytest.raises(ValueError, match=r"pair0\.png does not state its depth scale.*png_scale=.*save_depth_png16"):
-        RGBDFolder(tmp_path)
-    dataset = RGBDFolder(tmp_path, png_scale=1000)
-    assert float(np.nanmax(dataset.pair(0)[1])) == pytest.approx(2.0)
-
-
 def test_two_depth_files_for_one_image(tmp_path):
     _folder(tmp_path, n=1)
     save_depth_npy(tmp_path / "depth" / "pair0.npy", np.ones((20, 30), np.float32))
@@ -254,79 +256,185 @@ def test_two_depth_files_for_one_image(tmp_path):
         find_pairs(tmp_path)
 
 
-# ---- model, optimiser, training, saving ------------------------------------------------------------------------
+# ---- damaged files are named when the folder is opened (or, for what only decoding shows, when read) ----------
 
-@pytest.fixture(scope="module")
-def tiny():
-    return metric_model(SMALL, max_depth=20, full=False)
-
-
-def test_metric_model_keeps_the_encoder_and_starts_a_metric_head(tiny):
-    processor, model = tiny
-    assert model.config.depth_estimation_type == "metric" and model.config.max_depth == 20
-    assert is_stand_in(model)
-    from transformers import AutoModelForDepthEstimation
-
-    source = AutoModelForDepthEstimation.from_pretrained(str(model.config._name_or_path))
-    for (name, a), (_, b) in zip(model.backbone.state_dict().items(), source.backbone.state_dict().items()):
-        assert torch.equal(a, b), name
-    assert not torch.equal(model.head.conv3.weight, source.head.conv3.weight)  # a fresh head
+def test_a_truncated_png_photo_is_named_when_the_folder_is_opened(tmp_path):
+    _folder(tmp_path, n=2)
+    photo = tmp_path / "images" / "pair1.png"
+    photo.write_bytes(photo.read_bytes()[:-200])  # the header survives, the pixels do not
+    with pytest.raises(ValueError, match=r"pair1\.png .*(truncated|damaged)"):
+        RGBDFolder(tmp_path)
 
 
-def test_param_groups_learning_rates():
-    _, model = metric_model(SMALL, full=False)
-    groups = param_groups(model, 1e-4, encoder_lr_factor=0.1)
-    assert [g["name"] for g in groups] == ["encoder", "decoder (neck + head)"]
-    assert [g["lr"] for g in groups] == pytest.approx([1e-5, 1e-4])
-    assert sum(p.numel() for g in groups for p in g["params"]) == sum(p.numel() for p in model.parameters())
-    optimizer = torch.optim.AdamW(groups)
-    assert [g["lr"] for g in optimizer.param_groups] == pytest.approx([1e-5, 1e-4])
-    frozen = param_groups(model, 1e-4, encoder_lr_factor=None)
-    assert [g["name"] for g in frozen] == ["decoder (neck + head)"]
-    assert not any(p.requires_grad for p in model.backbone.parameters())
+def test_a_truncated_jpeg_photo_is_named_when_it_is_decoded(tmp_path):
+    _folder(tmp_path, n=1)
+    rng = np.random.default_rng(3)
+    Image.fromarray(rng.integers(0, 255, (20, 30, 3), dtype=np.uint8)).save(tmp_path / "images" / "cut.jpg", quality=95)
+    save_depth_npy(tmp_path / "depth" / "cut.npy", np.ones((20, 30), np.float32))
+    data = (tmp_path / "images" / "cut.jpg").read_bytes()
+    (tmp_path / "images" / "cut.jpg").write_bytes(data[: len(data) // 2])  # a JPEG's header says nothing of its end
+    dataset = RGBDFolder(tmp_path, size=14)
+    with pytest.raises(ValueError, match=r"cut\.jpg .*truncated"):
+        dataset[dataset.names.index("cut")]
 
 
-def test_a_few_steps_on_the_tiny_stand_in_lower_the_training_loss(tiny):
-    processor, model = tiny
+def test_a_truncated_16_bit_depth_png_is_named_when_the_folder_is_opened(tmp_path):
+    _folder(tmp_path, n=2)
+    depth = tmp_path / "depth" / "pair1.png"
+    depth.write_bytes(depth.read_bytes()[:-300])  # header and depth_scale chunk survive, the pixels do not
+    with pytest.raises(ValueError, match=r"pair1\.png is truncated or damaged"):
+        RGBDFolder(tmp_path)
+
+
+def test_an_npy_of_pickled_objects_is_refused_naming_it(tmp_path):
+    _folder(tmp_path, n=1, fmt="npy")
+    objects = np.empty((20, 30), dtype=object)
+    objects[:] = 1.5  # each a Python float: stored pickled
+    np.save(tmp_path / "depth" / "pair0.npy", objects, allow_pickle=True)
+    with pytest.raises(ValueError, match=r"pair0\.npy holds Python objects .*pickled.*helpers\.save_depth_npy"):
+        RGBDFolder(tmp_path)
+
+
+def test_a_truncated_npy_is_named_when_the_folder_is_opened(tmp_path):
+    _folder(tmp_path, n=1, fmt="npy")
+    path = tmp_path / "depth" / "pair0.npy"
+    path.write_bytes(path.read_bytes()[:-40])
+    with pytest.raises(ValueError, match=r"pair0\.npy is truncated: its header announces \(20, 30\) values of float32"):
+        RGBDFolder(tmp_path)
+
+
+def test_an_integer_npy_is_refused_until_its_unit_is_stated(tmp_path):
+    _folder(tmp_path, n=1, fmt="npy")
+    millimetres = np.full((20, 30), 2500, np.uint16)
+    millimetres[0, 0] = 0  # unknown
+    np.save(tmp_path / "depth" / "pair0.npy", millimetres)
+    with pytest.raises(ValueError, match=r"pair0\.npy holds integers \(uint16\) and does not state their unit.*"
+                                         r"depth_scale=.*1000 for millimetres"):
+        RGBDFolder(tmp_path)
+    depth = RGBDFolder(tmp_path, depth_scale=1000).pair(0)[1]
+    assert np.isnan(depth[0, 0]) and float(np.nanmin(depth)) == float(np.nanmax(depth)) == 2.5
+
+
+def test_a_depth_png_without_a_scale_is_refused_until_its_unit_is_stated(tmp_path):
+    _folder(tmp_path, n=1, fmt="npy")
+    (tmp_path / "depth" / "pair0.npy").unlink()
+    Image.fromarray(np.full((20, 30), 2000, np.uint16)).save(tmp_path / "depth" / "pair0.png")  # no depth_scale chunk
+    with pytest.raises(ValueError, match=r"pair0\.png does not state its depth scale.*not guessed.*depth_scale=.*save_depth_png16"):
+        RGBDFolder(tmp_path)
+    assert float(np.nanmax(RGBDFolder(tmp_path, depth_scale=1000).pair(0)[1])) == pytest.approx(2.0)
+
+
+def test_an_8_bit_png_is_not_taken_for_depth(tmp_path):
+    _folder(tmp_path, n=1)
+    Image.fromarray(np.full((20, 30), 200, np.uint8)).save(tmp_path / "depth" / "pair0.png")
+    with pytest.raises(ValueError, match=r"pair0\.png is a PNG of mode L, not a single-channel 16-bit depth PNG"):
+        RGBDFolder(tmp_path)
+
+
+def test_a_pair_without_one_valid_pixel_is_said(tmp_path):
+    _folder(tmp_path, n=2, fmt="npy")
+    save_depth_npy(tmp_path / "depth" / "pair1.npy", np.full((20, 30), 2500.0, np.float32), overwrite=True)  # mm as metres
+    with pytest.raises(ValueError, match=r"1 depth file\(s\) have no valid pixel .*at most max_depth = 20 m\): "
+                                         r".*pair1\.npy\. Check their unit"):
+        RGBDFolder(tmp_path)
+
+
+@pytest.mark.parametrize("shape", [(20, 30, 1), (1, 20, 30)])
+def test_an_array_with_an_extra_axis_gets_the_squeeze_advice_not_the_size_advice(tmp_path, shape):
+    _folder(tmp_path, n=1, fmt="npy")
+    np.save(tmp_path / "depth" / "pair0.npy", np.ones(shape, np.float32))
+    with pytest.raises(ValueError, match=r"pair0\.npy holds an array of shape \(\d+, \d+, \d+\): a depth map with an "
+                                         r"extra axis of length 1.*squeeze") as caught:
+        RGBDFolder(tmp_path)
+    assert "nearest" not in str(caught.value)
+
+
+# ---- the lesson's loop and save ----------------------------------------------------------------------------------
+
+class _Constant(torch.nn.Module):
+    """A model whose depth is exp(w) everywhere: one weight, enough for a loop."""
+
+    def __init__(self, value=0.0):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.tensor(value))
+
+    def forward(self, pixel_values):
+        from types import SimpleNamespace
+
+        return SimpleNamespace(predicted_depth=torch.exp(self.w).expand(pixel_values.shape[0], *pixel_values.shape[2:]))
+
+
+def _train(silog_loss, validation_loss=lambda model: 0.0):
+    return lesson_function("10", "train", forever=lesson_function("10", "forever"), silog_loss=silog_loss,
+                           device="cpu", EVAL_EVERY=5, validation_loss=validation_loss)
+
+
+def _batch(depth, files=("a", "b")):
+    return {"pixel_values": torch.zeros(2, 3, 4, 4), "depth": depth, "valid": depth > 0,
+            "image_file": [f"images/{f}.png" for f in files], "depth_file": [f"depth/{f}.png" for f in files]}
+
+
+def test_the_lessons_loop_learns_a_constant_depth(silog_loss):
+    model = _Constant()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+    history = _train(lambda p, t, v: ((torch.log(t[v]) - torch.log(p[v])) ** 2).mean())(
+        model, [_batch(torch.full((2, 4, 4), math.e ** 2))], optimizer, scheduler, 40)
+    assert history["step"] == list(range(1, 41)) and history["val_step"] == [5, 10, 15, 20, 25, 30, 35, 40]
+    assert model.w.item() == pytest.approx(2.0, abs=1e-3)  # exp(w) = e² metres, the truth
+    assert history["loss"][-1] < 1e-5 < history["loss"][0]
+
+
+def test_the_lessons_loop_stops_on_a_nan_loss_naming_the_step_and_the_batchs_files(silog_loss):
+    model = _Constant()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+    good = _batch(torch.full((2, 4, 4), 2.0), ("ok1", "ok2"))
+    bad = _batch(torch.full((2, 4, 4), 2.0), ("room7", "room8"))
+    bad["valid"] = torch.zeros(2, 4, 4, dtype=torch.bool)  # no valid pixel: the mean of nothing is NaN
+    before = model.w.item()
+    with pytest.raises(FloatingPointError, match=r"step 3: the loss is nan on the batch of "
+                                                 r"\[\('images/room7\.png', 'depth/room7\.png'\), \('images/room8\.png'"):
+        _train(silog_loss)(model, [good, good, bad], optimizer, scheduler, 10)
+    assert math.isfinite(model.w.item()) and model.w.item() != before  # two good steps taken, the bad one never applied
+
+
+def _tiny_model():
+    from transformers import AutoConfig, AutoImageProcessor, AutoModelForDepthEstimation
+
+    from helpers.checkpoints import resolve_checkpoint
+
+    path = resolve_checkpoint(SMALL)
+    config = AutoConfig.from_pretrained(path, depth_estimation_type="metric", max_depth=20)
     torch.manual_seed(0)
-    batch = {"pixel_values": torch.randn(2, 3, 56, 56), "depth": torch.rand(2, 56, 56) * 2 + 2,
-             "valid": torch.rand(2, 56, 56) > 0.2}
-    optimizer = torch.optim.AdamW(param_groups(model, 3e-3, encoder_lr_factor=None))
-    history = train_steps(model, [batch], optimizer, steps=15)
-    assert history.step == list(range(1, 16))
-    assert history.train_loss[-1] < 0.8 * history.train_loss[0]
+    return AutoImageProcessor.from_pretrained(path), AutoModelForDepthEstimation.from_config(config).eval()
 
 
-def test_save_reload_gives_identical_outputs_and_keeps_the_stand_in_mark(tiny, tmp_path):
-    processor, model = tiny
-    model.eval()
-    folder = save_finetuned(model, processor, tmp_path / "fine", input_size=56)
-    assert json.loads((folder / MARKER).read_text())["stand_in_for"] == SMALL
-    from transformers import AutoImageProcessor, AutoModelForDepthEstimation, pipeline
-
-    reloaded = AutoModelForDepthEstimation.from_pretrained(folder).eval()
-    assert reloaded.config.depth_estimation_type == "metric" and is_stand_in(reloaded)
-    assert AutoImageProcessor.from_pretrained(folder).size == {"height": 56, "width": 56}
-    x = torch.randn(1, 3, 56, 56)
-    with torch.no_grad():
-        assert float((model(pixel_values=x).predicted_depth - reloaded(pixel_values=x).predicted_depth).abs().max()) == 0.0
-    out = pipeline("depth-estimation", model=str(folder))(Image.new("RGB", (40, 30), (120, 80, 40)))
-    assert tuple(out["predicted_depth"].shape) == (30, 40)
-
-
-def test_evaluate_scores_the_same_valid_pixels(tiny, tmp_path):
-    processor, model = tiny
-    dataset = RGBDFolder(_folder(tmp_path), size=28, augment=False)
-    first, second = evaluate_folder(model, processor, dataset, 28), evaluate_folder(model, processor, dataset, 28)
-    assert first.pixels == 2 * (20 * 30 - 2)  # every pixel but the NaN one and the one beyond max_depth
-    np.testing.assert_array_equal(first.gt, second.gt)
-    assert (first.pred >= MIN_DEPTH).all() and set(first.metrics()) >= {"abs_rel", "rmse", "delta1"}
-
-
-def test_a_metric_checkpoint_is_loaded_whole():
-    processor, model = metric_model("depth-anything/Depth-Anything-V2-Metric-Indoor-Small-hf", full=False)
+def test_the_lessons_save_reloads_identically_and_an_interrupted_save_keeps_the_previous_model(tmp_path):
     from transformers import AutoModelForDepthEstimation
 
-    source = AutoModelForDepthEstimation.from_pretrained(str(model.config._name_or_path))
-    assert model.config.depth_estimation_type == "metric" and model.config.max_depth == 20
-    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), source.state_dict().values()))
+    save_model = lesson_function("10", "save_model", Path=Path, shutil=__import__("shutil"))
+    processor, model = _tiny_model()
+    folder = save_model(model, processor, tmp_path / "model")
+    assert folder == tmp_path / "model" and not (tmp_path / "model.partial").exists()
+    x = torch.randn(1, 3, 28, 28)
+    with torch.no_grad():
+        first = model(pixel_values=x).predicted_depth
+        assert torch.equal(AutoModelForDepthEstimation.from_pretrained(folder).eval()(pixel_values=x).predicted_depth, first)
+
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(1.0)  # "trained further"
+
+    class Interrupted(KeyboardInterrupt):
+        pass
+
+    def interrupted(*args, **kwargs):
+        raise Interrupted
+
+    processor.save_pretrained = interrupted  # Ctrl+C while the processor is written, after the new weights
+    with pytest.raises(Interrupted):
+        save_model(model, processor, tmp_path / "model")
+    with torch.no_grad():  # the previous model is still there, whole
+        assert torch.equal(AutoModelForDepthEstimation.from_pretrained(folder).eval()(pixel_values=x).predicted_depth, first)
+    assert (folder / "preprocessor_config.json").is_file()

@@ -41,7 +41,6 @@ _WHERE = {  # exported name -> the helpers module that defines it
     "zoedepth_padded_size": "zoedepth",
     "zoedepth_padding": "zoedepth",
     # show: colours, maps, stand-in stamps
-    "colorize": "viz",
     "mark_if_stand_in": "viz",
     "show_depth": "viz",
     "show_grid": "viz",
@@ -94,18 +93,8 @@ _WHERE = {  # exported name -> the helpers module that defines it
     # fine-tuning
     "RGBDFolder": "finetune",
     # video
-    "align_frames": "video",
-    "camera_move": "video",
-    "clip_range": "video",
     "depth_video": "video",
-    "ema": "video",
-    "flicker": "video",
-    "gif": "video",
-    "lag": "video",
-    "normalize": "video",
-    "read_frames": "video",
-    "video_info": "video",
-    "write_video": "video",
+    "pan_and_zoom": "video",
     # the app
     "depth_app": "app",
     "depth_results": "app",

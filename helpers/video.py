@@ -1,24 +1,37 @@
-"""Depth for video: frames in and out with OpenCV as streams, a camera move over a scene with known depth,
-per-frame alignment, smoothing over time, and a flicker measure.
+"""Depth for video, the careful version of notebook 12's OpenCV loop, and the camera move that makes its clip.
 
-Frames are RGB ``uint8`` arrays ``(H, W, 3)``. ``read_frames`` yields them one at a time and ``VideoWriter``
-writes them one at a time, so ``depth_video`` keeps only one batch in memory however long the video is. Every
-frame goes through the one image contract (``helpers.images.as_rgb_image``): OpenCV decodes BGR, which
-``frame_image`` turns into RGB with ``bgr=True`` (the order is never guessed), and ``VideoWriter.write`` and
-``frame_image`` take any array or PIL image the contract does.
-OpenCV's pip wheels write MPEG-4 Part 2 (``mp4v``) into ``.mp4`` files; they have no H.264 encoder. Most
-players (VLC, QuickTime, Windows' Films & TV) play ``mp4v``; browsers mostly do not, which is why the
-notebook previews a clip as an animated GIF.
+``depth_video`` reads a video frame by frame (``cv2.VideoCapture``), sends the frames through a depth function in
+batches and writes ``photo | coloured depth`` side by side (``cv2.VideoWriter``), holding one batch in memory
+however long the video is. What it adds to the lesson's loop:
 
-Flicker (``flicker``): the mean absolute change of a value between consecutive frames, at the pixels both
-frames see, as a fraction of the clip's value range. The maps must share one pixel grid (for the camera
-move: ``CameraMove.to_source``), so that a pixel is the same scene point in every frame.
+- The input is never overwritten: an output path that is the input, or a link to it, is refused.
+- The output is written under a temporary name in its own folder (``.NAME.partial.mp4``) and renamed when it is
+  complete, so an interrupted run (Ctrl+C, an error in the depth function) leaves no shorter video under the final
+  name, and a previous complete output stays as it was.
+- What was read and written is counted: frames OpenCV cannot decode in the middle of a damaged file are skipped
+  with a warning that gives the counts; a depth function that returns a different number of maps than it was
+  given frames is an error, never a silently shorter video.
+- A folder that cannot be written is reported as such, not as a codec problem.
+- Frame sizes the codec would round (MPEG-4 needs even widths and heights) are padded by repeating the last
+  column or row, and the size written is reported.
+
+Frames are RGB ``uint8`` arrays ``(H, W, 3)``. Every frame goes through the one image contract
+(``helpers.images.as_rgb_image``): OpenCV decodes BGR, which ``frame_image`` turns into RGB with ``bgr=True``.
+OpenCV's pip wheels write MPEG-4 Part 2 (``mp4v``) into ``.mp4`` files; they have no H.264 encoder. Most players
+(VLC, QuickTime, Windows' Films & TV) play ``mp4v``; browsers mostly do not.
+
+``pan_and_zoom`` makes a camera move over a still picture with known depth: the true depth of every frame, and a
+way to put each frame's map back on the picture's pixel grid (``CameraMove.to_source``), so that a pixel is the
+same scene point in every frame. ``align_frames`` and ``ema`` are the lesson's alignment and moving average
+(tests check that they compute what notebook 12's cells compute).
 """
 
 from __future__ import annotations
 
-import io
+import os
+import tempfile
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
@@ -26,10 +39,10 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 import numpy as np
 
 from .align import fit_scale_shift
-from .depthmath import normalize_minmax, normalize_range
 from .images import MAX_PIXELS
 
 FOURCC = "mp4v"  # MPEG-4 Part 2: what OpenCV's pip wheels can write into an .mp4 file
+MAX_BAD_READS = 250  # consecutive undecodable frames tried before a damaged file is read as ended
 
 
 def _convert_hint(path: Path) -> str:
@@ -66,7 +79,7 @@ class VideoInfo:
 
 
 def video_info(path: str | Path) -> VideoInfo:
-    """The frame rate, frame count and frame size of a video file."""
+    """The frame rate, frame count and frame size of a video file, as its header gives them."""
     import cv2
 
     capture = _capture(path)
@@ -90,58 +103,114 @@ def frame_image(frame, *, bgr: bool = False, label: str | None = None, max_pixel
     return as_rgb_image(frame, bgr=bgr, label=label, max_pixels=max_pixels)
 
 
-def _images(path: str | Path, max_frames: int | None = None, every: int = 1):
-    """The frames of a video as RGB PIL images (``frame_image`` of OpenCV's BGR arrays), one at a time."""
-    if every < 1:
-        raise ValueError(f"every must be at least 1, got {every}.")
-    capture = _capture(path)
-    count = index = 0
+class VideoReader:
+    """The frames of a video file as RGB PIL images, one at a time, counting what was decoded and what was not.
+
+    OpenCV's ``read`` fails at the end of a file and also at a damaged frame in its middle. While the header
+    announces more frames, reading goes on past a failure (at most ``MAX_BAD_READS`` failures in a row), so a
+    damaged stretch costs its own frames only; ``missing`` counts the announced frames that were not decoded, and
+    a warning gives the counts.
+    """
+
+    def __init__(self, path: str | Path, max_frames: int | None = None):
+        self.path = Path(path).expanduser()
+        self.max_frames = max_frames
+        self.announced = 0  # frames the header announces (an estimate for some codecs)
+        self.decoded = 0  # frames decoded and handed out
+        self.failed_reads = 0  # reads that failed before the announced end
+
+    @property
+    def missing(self) -> int:
+        """Announced frames that could not be decoded (0 when reading stopped early at ``max_frames``)."""
+        if self.max_frames is not None and self.decoded >= self.max_frames:
+            return 0
+        return max(self.announced - self.decoded, 0) if self.failed_reads else 0
+
+    def __iter__(self) -> Iterator:
+        import cv2
+
+        capture = _capture(self.path)
+        self.announced = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        self.decoded = self.failed_reads = 0
+        in_a_row = 0
+        try:
+            while self.max_frames is None or self.decoded < self.max_frames:
+                ok, bgr = capture.read()
+                if ok:
+                    in_a_row = 0
+                    self.decoded += 1
+                    yield frame_image(bgr, bgr=True, label=f"frame {self.decoded - 1} of {self.path}")
+                    continue
+                still_announced = self.announced - self.decoded
+                if in_a_row >= min(still_announced, MAX_BAD_READS):
+                    break  # the end of the file (or of what can be decoded in it)
+                in_a_row += 1
+                self.failed_reads += 1
+        finally:
+            capture.release()
+        if self.decoded == 0 and self.max_frames != 0:
+            raise ValueError(f"No frame of {self.path} could be decoded (the file holds no frames, or a codec OpenCV "
+                             f"cannot decode): {_convert_hint(self.path)}.")
+        if self.missing:
+            warnings.warn(f"{self.path}: {self.decoded} of the {self.announced} frames its header announces could be "
+                          f"decoded; {self.missing} could not (a damaged or truncated file) and were skipped.",
+                          stacklevel=2)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """True when ``a`` and ``b`` name one file (the same path, a symbolic or a hard link)."""
     try:
-        while max_frames is None or count < max_frames:
-            ok, bgr = capture.read()
-            if not ok:
-                break
-            if index % every == 0:
-                count += 1
-                yield frame_image(bgr, bgr=True, label=f"frame {index} of {path}")
-            index += 1
-    finally:
-        capture.release()
-    if count == 0 and max_frames != 0:
-        path = Path(path).expanduser()
-        raise ValueError(f"No frame of {path} could be decoded (the file holds no frames, or a codec OpenCV cannot "
-                         f"decode): {_convert_hint(path)}.")
-
-
-def read_frames(path: str | Path, max_frames: int | None = None, every: int = 1) -> Iterator[np.ndarray]:
-    """RGB uint8 frames ``(H, W, 3)`` of a video, one at a time (every ``every``-th frame, at most ``max_frames``)."""
-    for image in _images(path, max_frames, every):
-        yield np.array(image)  # a writable copy: the caller owns it
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 class VideoWriter:
     """Writes RGB uint8 frames to a video file one at a time: ``with VideoWriter(path, fps) as out: out.write(frame)``.
 
-    The first frame fixes the size; a frame of another size raises an error naming the file and the frame.
+    The frames go to a temporary file beside ``path``, renamed to ``path`` when the ``with`` block ends without an
+    error (or at ``close()``); on an error, Ctrl+C included, or at ``abort()`` the temporary file is removed and
+    ``path`` keeps what it held. ``keep``: files (e.g. the input video) that ``path`` must not be. The first frame
+    fixes the size; an odd width or height is padded by one column or row (repeating the last one), because the
+    codec would round it: ``size`` is the size written.
     """
 
-    def __init__(self, path: str | Path, fps: float = 25.0, fourcc: str = FOURCC):
+    def __init__(self, path: str | Path, fps: float = 25.0, fourcc: str = FOURCC, keep: Iterable[str | Path] = ()):
         self.path = Path(path).expanduser()
+        for other in keep:
+            if self.path.resolve() == Path(other).expanduser().resolve() or _same_file(self.path, Path(other).expanduser()):
+                raise ValueError(f"{self.path} is the input video {other} (or a link to it): writing there would "
+                                 "destroy the input. Choose another output name.")
+        if self.path.is_dir():
+            raise IsADirectoryError(f"{self.path} is a folder; give the path of the video file to write.")
         self.fps = float(fps)
         self.fourcc = fourcc
         self.frames = 0
-        self.size: tuple[int, int] | None = None  # (width, height)
+        self.frame_size: tuple[int, int] | None = None  # (width, height) of the frames given
+        self.size: tuple[int, int] | None = None  # (width, height) written: even
+        self.temporary: Path | None = None
         self._writer = None
 
     def _open(self, width: int, height: int) -> None:
         import cv2
 
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*self.fourcc), self.fps, (width, height))
+        folder = self.path.parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            handle, name = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=f".partial{self.path.suffix}",
+                                            dir=folder)
+        except OSError as err:
+            raise PermissionError(f"Cannot write the video {self.path.name} in {folder}: {err.strerror or err} "
+                                  "(a read-only folder, or one you may not write to). Choose another folder.") from err
+        os.close(handle)
+        self.temporary = Path(name)
+        self.frame_size = (width, height)
+        self.size = (width + width % 2, height + height % 2)
+        self._writer = cv2.VideoWriter(str(self.temporary), cv2.VideoWriter_fourcc(*self.fourcc), self.fps, self.size)
         if not self._writer.isOpened():
-            raise ValueError(f"OpenCV cannot write {self.path} with the codec {self.fourcc!r}: use a .mp4 name with "
-                             "'mp4v' (or an .avi name with 'MJPG').")
-        self.size = (width, height)
+            self.abort()
+            raise ValueError(f"OpenCV cannot write {self.path.name} with the codec {self.fourcc!r}: use a .mp4 name "
+                             "with 'mp4v' (or an .avi name with 'MJPG').")
 
     def write(self, frame: np.ndarray) -> None:
         """Append one frame: an RGB uint8 array ``(H, W, 3)``, or any array or PIL image ``frame_image`` takes."""
@@ -152,34 +221,47 @@ class VideoWriter:
         height, width = frame.shape[:2]
         if self._writer is None:
             self._open(width, height)
-        elif (width, height) != self.size:
+        elif (width, height) != self.frame_size:
             raise ValueError(f"{self.path}: frame {self.frames} is {width}x{height} but the video is "
-                             f"{self.size[0]}x{self.size[1]}: every frame of a video has one size, so resize the "
-                             "frames (cv2.resize) before writing.")
+                             f"{self.frame_size[0]}x{self.frame_size[1]}: every frame of a video has one size, so "
+                             "resize the frames (cv2.resize) before writing.")
+        if (width, height) != self.size:
+            frame = cv2.copyMakeBorder(frame, 0, self.size[1] - height, 0, self.size[0] - width, cv2.BORDER_REPLICATE)
         self._writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
         self.frames += 1
 
     def close(self) -> None:
-        """Finish the file (nothing is written when no frame came)."""
+        """Finish the file and give it its final name (nothing is written when no frame came)."""
+        if self._writer is None:
+            return
+        self._writer.release()
+        self._writer = None
+        if self.frames == 0:
+            self.abort()
+            return
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(self.temporary, 0o666 & ~umask)  # as a file opened the usual way (mkstemp's is private)
+        os.replace(self.temporary, self.path)
+        self.temporary = None
+
+    def abort(self) -> None:
+        """Stop and remove the unfinished file; ``path`` keeps what it held."""
         if self._writer is not None:
             self._writer.release()
             self._writer = None
+        if self.temporary is not None:
+            self.temporary.unlink(missing_ok=True)
+            self.temporary = None
 
     def __enter__(self) -> "VideoWriter":
         return self
 
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-
-def write_video(path: str | Path, frames: Iterable[np.ndarray], fps: float = 25.0) -> Path:
-    """Write RGB uint8 frames (any iterable, consumed one at a time) to a video file; returns its path."""
-    with VideoWriter(path, fps) as out:
-        for frame in frames:
-            out.write(frame)
-    if out.frames == 0:
-        raise ValueError(f"{out.path}: no frames to write.")
-    return out.path
+    def __exit__(self, kind: Any, *exc: Any) -> None:
+        if kind is None:
+            self.close()
+        else:
+            self.abort()
 
 
 def batched(items: Iterable[Any], size: int) -> Iterator[list]:
@@ -240,7 +322,7 @@ class CameraMove:
         return canvas
 
 
-def camera_move(source_shape: tuple[int, int], keyframes: Sequence[tuple[float, float, float]], frames: int,
+def pan_and_zoom(source_shape: tuple[int, int], keyframes: Sequence[tuple[float, float, float]], frames: int,
                 size: tuple[int, int] = (320, 240)) -> CameraMove:
     """A camera move through ``keyframes`` ``(x, y, width)`` in source pixels (height follows ``size``'s aspect).
 
@@ -260,35 +342,6 @@ def camera_move(source_shape: tuple[int, int], keyframes: Sequence[tuple[float, 
             raise ValueError(f"the box {box} (x, y, w, h) leaves the {width}x{height} source: move the keyframes inside.")
         boxes.append(box)
     return CameraMove(tuple(boxes), (int(size[0]), int(size[1])), (int(height), int(width)))
-
-
-def normalize(values, value_range: tuple[float, float] | None = None) -> np.ndarray:
-    """Values scaled to 0..1 by ``value_range`` (clipped), or by the map's own min and max; NaN stays NaN."""
-    if value_range is None:
-        return normalize_minmax(values, fill=np.nan)
-    return normalize_range(values, value_range, fill=np.nan)
-
-
-def clip_range(maps: Iterable, percentiles: tuple[float, float] | None = None) -> tuple[float, float]:
-    """One (low, high) for a whole clip: the min and max of every finite value, or the given percentiles."""
-    values = np.concatenate([np.asarray(m, dtype=np.float64)[np.isfinite(m)] for m in maps])
-    if values.size == 0:
-        raise ValueError("no finite value in any map: the clip has no range.")
-    if percentiles is not None:
-        lo, hi = np.percentile(values, percentiles)
-        return float(lo), float(hi)
-    return float(values.min()), float(values.max())
-
-
-def align_to_reference(prediction, reference, mask: np.ndarray | None = None) -> tuple[np.ndarray, float, float]:
-    """``(s * prediction + t, s, t)`` with ``(s, t)`` the least-squares fit to ``reference`` on pixels valid in both.
-
-    As ``helpers.align.fit_scale_shift``: a pixel counts where both maps are finite, the reference is > 0 and
-    ``mask`` (if given) is True. For relative models, align their disparity-like output (notebook 05).
-    """
-    scale, shift = fit_scale_shift(prediction, reference, mask)
-    aligned = (scale * np.asarray(prediction, dtype=np.float64) + shift).astype(np.float32)
-    return aligned, scale, shift
 
 
 def align_frames(maps: Iterable, to_common: Callable[[np.ndarray, int], np.ndarray] | None = None) -> Iterator[np.ndarray]:
@@ -343,34 +396,6 @@ def ema(maps: Iterable, alpha: float) -> Iterator[np.ndarray]:
         yield state
 
 
-def flicker(maps: Sequence, value_range: tuple[float, float] | None = None) -> float:
-    """Mean |change| between consecutive maps at pixels finite in both, as a fraction of the value range.
-
-    The maps share one pixel grid (a pixel is one scene point in every map). Each pair of consecutive frames
-    counts once (the mean of its pixels' changes); ``value_range`` defaults to the clip's min and max.
-    """
-    maps = [np.asarray(m, dtype=np.float64) for m in maps]
-    if len(maps) < 2:
-        raise ValueError(f"flicker needs at least 2 frames, got {len(maps)}.")
-    lo, hi = value_range if value_range is not None else clip_range(maps)
-    if not hi > lo:
-        raise ValueError(f"the value range ({lo}, {hi}) is empty: a constant clip has no flicker to scale.")
-    changes = []
-    for before, after in zip(maps, maps[1:]):
-        both = np.isfinite(before) & np.isfinite(after)
-        if not both.any():
-            raise ValueError("two consecutive frames share no valid pixel: put the maps on a common grid first.")
-        changes.append(np.mean(np.abs(after[both] - before[both])))
-    return float(np.mean(changes) / (hi - lo))
-
-
-def lag(outputs: Sequence, inputs: Sequence, value_range: tuple[float, float]) -> float:
-    """Mean |output - input| per frame (e.g. smoothed vs unsmoothed), as a fraction of the value range."""
-    lo, hi = value_range
-    errors = [np.nanmean(np.abs(np.asarray(o, np.float64) - np.asarray(i, np.float64))) for o, i in zip(outputs, inputs)]
-    return float(np.mean(errors) / (hi - lo))
-
-
 def side_by_side(frame: np.ndarray, picture: np.ndarray, label: str | None = None,
                  watermark: bool = False) -> np.ndarray:
     """``frame | picture`` in one RGB image (the picture resized to the frame's size).
@@ -396,12 +421,17 @@ def side_by_side(frame: np.ndarray, picture: np.ndarray, label: str | None = Non
     return np.hstack([frame, picture])
 
 
+
 @dataclass(frozen=True)
 class VideoRun:
-    """What ``depth_video`` did: frames written, seconds taken, the output file and the colour range used."""
+    """What ``depth_video`` did: the output file, frames read and written, frames of the input it could not decode,
+    the size written (width, height), seconds taken and the colour range used."""
 
     path: Path
     frames: int
+    read: int
+    missing: int
+    size: tuple[int, int]
     seconds: float
     value_range: tuple[float, float] | None
 
@@ -411,29 +441,40 @@ class VideoRun:
         return self.frames / self.seconds if self.seconds > 0 else float("nan")
 
 
-def depth_video(source: str | Path, out_path: str | Path, depth_fn: Callable[[list], list], batch_size: int = 8,
+def depth_video(source: str | Path, out_path: str | Path, depth_fn: Callable[[list], Sequence], batch_size: int = 8,
                 max_frames: int | None = None, kind: str = "disparity", stabilize: bool = True,
                 ema_alpha: float | None = None, label: str | None = None, watermark: bool = False,
                 fps: float | None = None, progress: bool = True) -> VideoRun:
     """Stream a video through ``depth_fn`` in batches and write ``photo | coloured depth`` side by side to ``out_path``.
 
-    ``depth_fn(images)`` maps a list of RGB PIL images (``frame_image`` of each decoded frame) to a list of depth
-    maps (e.g. ``helpers.predict_depth``).
-    ``stabilize=True``: each map is aligned (scale and shift) to the previous one, and the colours use one range
-    for the whole clip, taken from the first frame (2nd-98th percentile); ``False``: every frame is coloured by
-    its own min and max, the naive way. ``ema_alpha`` adds smoothing over time. ``label`` and ``watermark`` go to
-    ``side_by_side`` (pass ``watermark=helpers.is_stand_in(model)``). Memory holds one batch.
+    ``depth_fn(images)`` maps a list of RGB PIL images (``frame_image`` of each decoded frame) to one depth map per
+    image (e.g. ``helpers.predict_depth``); another count is an error naming the frames.
+    ``stabilize=True``: each map is aligned (scale and shift) to the previous one (``align_frames``: the same pixels,
+    which assumes the camera moves little between frames; the chain drifts slowly over a long clip), and the colours
+    use one range for the whole clip, taken from the first frame (2nd-98th percentile); ``False``: every frame is
+    coloured by its own min and max, the naive way. ``ema_alpha`` adds the moving average (``ema``). ``label`` and
+    ``watermark`` go to ``side_by_side`` (pass ``watermark=helpers.is_stand_in(model)``). Memory holds one batch.
+    ``out_path`` appears only when the video is complete (see the module's notes); it may not be ``source``.
     """
     from tqdm.auto import tqdm
 
+    source = Path(source).expanduser()
     info = video_info(source)
+    writer = VideoWriter(out_path, fps or info.fps or 25.0, keep=[source])
+    reader = VideoReader(source, max_frames=max_frames)
     total = min(info.frames, max_frames) if max_frames is not None and info.frames else (info.frames or max_frames)
     waiting: list = []  # frames whose maps are on their way through the generators below
 
     def raw_maps() -> Iterator[np.ndarray]:
-        for batch in batched(_images(source, max_frames=max_frames), batch_size):
-            maps = depth_fn(batch)
-            for frame, values in zip(batch, maps):
+        first = 0
+        for batch in batched(reader, batch_size):
+            maps = list(depth_fn(batch))
+            if len(maps) != len(batch):
+                raise ValueError(f"depth_fn returned {len(maps)} depth maps for {len(batch)} frames (frames {first} to "
+                                 f"{first + len(batch) - 1} of {source.name}): it must return one map per frame. "
+                                 f"{writer.path.name} was not written.")
+            first += len(batch)
+            for frame, values in zip(batch, maps):  # equal lengths, checked above
                 waiting.append(frame)
                 yield np.asarray(values, dtype=np.float32)
 
@@ -444,39 +485,29 @@ def depth_video(source: str | Path, out_path: str | Path, depth_fn: Callable[[li
         maps = ema(maps, ema_alpha)
     value_range = None
     start = time.perf_counter()
-    with VideoWriter(out_path, fps or info.fps or 25.0) as out, \
-            tqdm(total=total or None, desc="frames", unit="frame", disable=not progress) as bar:
+    with writer as out, tqdm(total=total or None, desc="frames", unit="frame", disable=not progress) as bar:
         for values in maps:
             if stabilize and value_range is None:
-                value_range = clip_range([values], percentiles=(2.0, 98.0))
+                value_range = _first_range(values)
             picture = _colour(values, kind, value_range if stabilize else None)
             out.write(side_by_side(np.asarray(waiting.pop(0)), picture, label, watermark))
             bar.update(1)
-    return VideoRun(out.path, out.frames, time.perf_counter() - start, value_range)
+    if out.frames != reader.decoded:  # cannot happen while the loop above is one in, one out
+        raise RuntimeError(f"{reader.decoded} frames read but {out.frames} written to {out.path}.")
+    return VideoRun(out.path, out.frames, reader.decoded, reader.missing, out.size, time.perf_counter() - start,
+                    value_range)
+
+
+def _first_range(values: np.ndarray) -> tuple[float, float]:
+    """The 2nd and 98th percentiles of a map's finite values: the colour range for the whole clip."""
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        raise ValueError("the first depth map holds no finite value: the clip's colour range cannot be set.")
+    low, high = np.percentile(finite, (2.0, 98.0))
+    return float(low), float(high)
 
 
 def _colour(values: np.ndarray, kind: str, value_range: tuple[float, float] | None) -> np.ndarray:
     from .viz import colorize
 
     return colorize(values, kind=kind, near="bright", value_range=value_range)
-
-
-def gif(frames: Iterable[np.ndarray], fps: float = 8.0, width: int | None = None, colors: int = 256) -> bytes:
-    """An animated GIF (bytes) of RGB uint8 frames, shrunk to ``width`` if given: a preview a notebook can show.
-
-    Each frame gets its own palette of ``colors`` colours (fewer: a smaller file), without dithering.
-    """
-    from PIL import Image
-
-    pictures = []
-    for frame in frames:
-        picture = Image.fromarray(np.asarray(frame))
-        if width is not None and picture.width > width:
-            picture = picture.resize((width, round(picture.height * width / picture.width)), Image.Resampling.BOX)
-        pictures.append(picture.quantize(colors=colors, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE))
-    if not pictures:
-        raise ValueError("no frames for the GIF.")
-    buffer = io.BytesIO()
-    pictures[0].save(buffer, format="GIF", save_all=True, append_images=pictures[1:], duration=round(1000 / fps),
-                     loop=0, optimize=True)
-    return buffer.getvalue()

@@ -110,10 +110,9 @@ def fastest_runtime(model: Any, processor: Any, calibration: Any = None, progres
     """
     import torch
 
-    from .deploy import (
-        calibration_hash, calibration_set, default_onnx_path, error_line, export_onnx, max_relative_difference,
-        openvino_model, quantize_static_int8,
-    )
+    from .deploy import default_onnx_path, export_onnx, max_relative_difference, openvino_model
+    from .onnx_identity import error_line
+    from .quantize import calibration_hash, calibration_set, quantize_static_int8
     from .standins import is_stand_in
 
     stand_in = is_stand_in(model)

@@ -47,7 +47,7 @@ def model_source(model: Any) -> str:
 def config_hash(model: Any) -> str:
     """SHA-256 of the model's configuration (its architecture), without where it was loaded from."""
     config = model.config.to_dict()
-    for key in ("_name_or_path", "transformers_version", "_commit_hash", "torch_dtype", "dtype"):
+    for key in ("_name_or_path", "transformers_version", "_commit_hash", "torch_dtype", "dtype", "stand_in_for"):
         config.pop(key, None)
     return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()
 

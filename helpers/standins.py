@@ -32,17 +32,31 @@ DEPTH_ANYTHING_SIZES = {
 TINY_DEPTH_ANYTHING = dict(hidden=32, layers=4, heads=2, fusion=16, neck=[8, 16, 32, 32], out=[1, 2, 3, 4])
 
 
+CONFIG_KEY = "stand_in_for"  # in a stand-in's config.json: it travels with save_pretrained to every model made from it
+
+
 def is_stand_in(model_or_path: Any) -> bool:
-    """True when a path, pipeline or model was loaded from a stand-in folder."""
+    """True when a path, pipeline or model was loaded from a stand-in folder, or made from a stand-in (its config
+    carries ``stand_in_for``, so a model fine-tuned from one and saved with ``save_pretrained`` stays marked)."""
     candidate = model_or_path
     if hasattr(candidate, "model"):  # a pipeline
         candidate = candidate.model
+    if getattr(getattr(candidate, "config", None), CONFIG_KEY, None):
+        return True
     if hasattr(candidate, "name_or_path"):
         candidate = candidate.name_or_path
     elif hasattr(candidate, "config"):
         candidate = getattr(candidate.config, "_name_or_path", "")
     path = Path(str(candidate))
-    return path.is_dir() and (path / MARKER).is_file()
+    return path.is_dir() and ((path / MARKER).is_file() or _config_marks(path / "config.json"))
+
+
+def _config_marks(config_file: Path) -> bool:
+    """True when a model folder's config.json says it was made from a stand-in."""
+    try:
+        return bool(json.loads(config_file.read_text(encoding="utf-8")).get(CONFIG_KEY))
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 STAND_IN_LABEL = "STAND-IN: random weights, meaningless"
@@ -205,6 +219,7 @@ def build_stand_in(info: CheckpointInfo, full: bool = False) -> Path:
     try:
         torch.manual_seed(STANDIN_SEED)
         model = AutoModelForDepthEstimation.from_config(model_config(info, full))
+        setattr(model.config, CONFIG_KEY, info.hub_id)  # saved in config.json: models made from it stay marked
         model.eval()
         model.save_pretrained(staging)
         image_processor(info).save_pretrained(staging)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import deploy, fastpath
+from helpers import deploy, fastpath, quantize
 from helpers.deploy import default_onnx_path, max_relative_difference
 from helpers.paths import data_path
 
@@ -60,7 +60,7 @@ def test_without_int8_openvino_in_float_matches_float32(tiny_depth_anything, fol
     def no_nncf(*args, **kwargs):
         raise ModuleNotFoundError("No module named 'nncf'")
 
-    monkeypatch.setattr(deploy, "quantize_static_int8", no_nncf)
+    monkeypatch.setattr(quantize, "quantize_static_int8", no_nncf)
     monkeypatch.setattr(fastpath, "bf16_on_this_cpu", lambda: precision == "bf16")
     fast = fastpath.fastest_runtime(*tiny_depth_anything, PHOTOS, folder=folder)
     assert fast.runtime == f"OpenVINO {precision}" and fast.reason == "no int8 (ModuleNotFoundError: No module named 'nncf')"
@@ -73,7 +73,7 @@ def test_without_int8_openvino_in_float_matches_float32(tiny_depth_anything, fol
 def test_a_second_call_reuses_the_files_and_exports_nothing(tiny_depth_anything, fast, folder, monkeypatch):
     calls = []
     monkeypatch.setattr(torch.onnx, "export", lambda *a, **k: calls.append("export"))
-    monkeypatch.setattr(deploy, "_quantize_nncf", lambda *a, **k: calls.append("quantize"))
+    monkeypatch.setattr(quantize, "_quantize_nncf", lambda *a, **k: calls.append("quantize"))
     before = {path: path.read_bytes() for path in fast.files}
     again = fastpath.fastest_runtime(*tiny_depth_anything, PHOTOS, folder=folder)
     assert calls == [] and again.reused and again.files == fast.files

@@ -36,3 +36,21 @@ def test_the_marker_file_decides_and_the_label_says_so(tmp_path):
     assert stand_in_label(folder, prefix=" | ") == " | " + STAND_IN_LABEL
     assert not is_stand_in(tmp_path) and stand_in_label(tmp_path) == ""
     assert not is_stand_in("Intel/zoedepth-nyu-kitti")
+
+
+def test_a_model_made_from_a_stand_in_and_saved_stays_marked(tmp_path):
+    from transformers import AutoConfig, AutoModelForDepthEstimation
+
+    folder = build_stand_in(CHECKPOINTS["depth-anything/Depth-Anything-V2-Small-hf"])
+    model = AutoModelForDepthEstimation.from_pretrained(folder)
+    assert model.config.stand_in_for == "depth-anything/Depth-Anything-V2-Small-hf"
+    config = AutoConfig.from_pretrained(folder, depth_estimation_type="metric", max_depth=20)  # notebook 10's way
+    metric = AutoModelForDepthEstimation.from_config(config)
+    assert is_stand_in(metric)  # a new model object, no folder yet: its config says where it came from
+    metric.save_pretrained(tmp_path / "fine-tuned")  # a plain save_pretrained, no marker file copied
+    assert not (tmp_path / "fine-tuned" / standins.MARKER).exists()
+    assert is_stand_in(tmp_path / "fine-tuned") and is_stand_in(AutoModelForDepthEstimation.from_pretrained(tmp_path / "fine-tuned"))
+    assert stand_in_label(tmp_path / "fine-tuned") == "\n" + STAND_IN_LABEL
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "config.json").write_text('{"model_type": "depth_anything"}')
+    assert not is_stand_in(tmp_path / "real")

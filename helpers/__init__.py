@@ -117,9 +117,6 @@ _WHERE = {  # exported name -> the helpers module that defines it
     "read_frames": "video",
     "video_info": "video",
     "write_video": "video",
-    # the app
-    "depth_app": "app",
-    "depth_results": "app",
 }
 
 __all__ = list(_WHERE)

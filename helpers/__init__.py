@@ -95,9 +95,6 @@ _WHERE = {  # exported name -> the helpers module that defines it
     # video
     "depth_video": "video",
     "pan_and_zoom": "video",
-    # the app
-    "depth_app": "app",
-    "depth_results": "app",
 }
 
 __all__ = list(_WHERE)

@@ -44,8 +44,9 @@ EDITIONS = {
 }
 
 BOOK_CSS = """\
-/* the language switch in each page's header */
-.lang-switch { font-weight: 600; white-space: nowrap; }
+/* the language switch, in each page's header beside the theme's buttons */
+.header-article-items__end { display: flex; flex-direction: row; align-items: center; gap: 0.25rem; }
+.bd-header-article .lang-switch { font-size: 0.95rem; font-weight: 600; white-space: nowrap; }
 /* Chinese and emoji from the reader's fonts (Noto CJK, Noto Color Emoji where installed), never from the web */
 html[lang^="zh"] body { font-family: system-ui, "Noto Sans CJK SC", "Noto Sans SC", "PingFang SC",
   "Microsoft YaHei", sans-serif, "Noto Color Emoji"; }
@@ -221,7 +222,7 @@ def sphinx_config(edition: Edition) -> dict:
             "repository_url": repository_url(),
             "use_repository_button": True,
             "use_download_button": True,
-            "home_page_in_toc": True,
+            "home_page_in_toc": False,  # the title above the contents leads to the landing page
             "show_navbar_depth": 1,
             "article_header_end": ["lang-switch.html", "article-header-buttons.html"],
         },

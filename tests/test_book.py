@@ -310,7 +310,10 @@ def test_search_finds_a_word_of_one_lesson(browser, served, code):
     word, lesson = _one_lesson_word(edition)
     visit = _Visit(browser, served)
     page = visit.open(f"{edition.prefix}search.html?q={urllib.parse.quote(word)}")
-    page.locator("#search-results ul.search li").first.wait_for(timeout=20_000)
+    try:
+        page.locator("#search-results ul.search li").first.wait_for(timeout=20_000)
+    except Exception as error:
+        pytest.fail(f"no search result for {word!r} ({lesson}): {error}\n" + "\n".join(visit.problems))
     found = page.eval_on_selector_all("#search-results ul.search li a", "as => as.map(a => a.getAttribute('href'))")
     page.close()
     assert not visit.problems, "\n".join(visit.problems)

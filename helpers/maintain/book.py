@@ -225,6 +225,7 @@ def sphinx_config(edition: Edition) -> dict:
             "home_page_in_toc": False,  # the title above the contents leads to the landing page
             "show_navbar_depth": 1,
             "article_header_end": ["lang-switch.html", "article-header-buttons.html"],
+            "footer_content_items": [],  # no author or copyright line: the README's licences section says it
         },
         "html_copy_source": True,  # the original .ipynb, offered by each page's download button
         "html_sourcelink_suffix": "",

@@ -96,7 +96,7 @@ def test_download_is_the_notebook_unchanged_and_the_colab_cell_is_collapsed(site
             cells = json.loads(original)["cells"]
             if any("colab-setup" in c.get("metadata", {}).get("tags", []) for c in cells):
                 setup = re.search(r'<div class="cell tag_colab-setup[^"]*">\s*(<details[^>]*>)', page)
-                assert setup and "hide" in setup.group(1), name
+                assert setup and "hide" in setup.group(1) and edition.colab_prompt[0] in page, name
 
 
 class _Links(html.parser.HTMLParser):

@@ -33,14 +33,17 @@ class Edition:
     """One language of the tutorials: where its notebooks and README are, and where its pages go in the site."""
 
     def __init__(self, code: str, sphinx_language: str, readme: str, notebooks: str, prefix: str, name: str,
-                 lessons_caption: str):
+                 lessons_caption: str, colab_prompt: tuple[str, str]):
         self.code, self.sphinx_language, self.readme = code, sphinx_language, readme
         self.notebooks, self.prefix, self.name, self.lessons_caption = notebooks, prefix, name, lessons_caption
+        self.colab_prompt = colab_prompt  # the collapsed Colab set-up cell's label: (to show it, to hide it)
 
 
 EDITIONS = {
-    "en": Edition("en", "en", "README.md", "notebooks", "", "English", "Lessons"),
-    "zh": Edition("zh", "zh_CN", "README.zh.md", "notebooks/zh", "zh/", "中文", "课程"),
+    "en": Edition("en", "en", "README.md", "notebooks", "", "English", "Lessons",
+                  ("Colab set-up (runs only on Colab): show the code", "Hide the Colab set-up code")),
+    "zh": Edition("zh", "zh_CN", "README.zh.md", "notebooks/zh", "zh/", "中文", "课程",
+                  ("Colab 设置（只在 Colab 上运行）：显示代码", "隐藏 Colab 设置代码")),
 }
 
 BOOK_CSS = """\
@@ -287,8 +290,10 @@ def _on_source_read(app, docname: str, source: list[str]) -> None:
     notebook = json.loads(source[0])
     for cell in notebook["cells"]:
         tags = cell.setdefault("metadata", {}).setdefault("tags", [])
-        if "colab-setup" in tags and "hide-input" not in tags:
+        if "colab-setup" in tags:
             tags.append("hide-input")
+            cell["metadata"]["mystnb"] = {"code_prompt_show": edition.colab_prompt[0],
+                                          "code_prompt_hide": edition.colab_prompt[1]}
         if cell["cell_type"] == "markdown":
             text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
             cell["source"] = rewrite_markdown(text, edition.notebooks, edition)

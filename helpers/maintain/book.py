@@ -14,13 +14,14 @@ Warnings are errors. This module is also the Sphinx extension that does the rewr
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import posixpath
 import re
 import shutil
 import sys
 import time
-import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,14 +30,18 @@ COLAB_BADGE_URL = "https://colab.research.google.com/assets/colab-badge.svg"
 SITE_SCHEME = "site:"  # a link the rewriting has already made relative to the page; the prefix is dropped at the end
 
 
+@dataclass(frozen=True)
 class Edition:
     """One language of the tutorials: where its notebooks and README are, and where its pages go in the site."""
 
-    def __init__(self, code: str, sphinx_language: str, readme: str, notebooks: str, prefix: str, name: str,
-                 lessons_caption: str, colab_prompt: tuple[str, str]):
-        self.code, self.sphinx_language, self.readme = code, sphinx_language, readme
-        self.notebooks, self.prefix, self.name, self.lessons_caption = notebooks, prefix, name, lessons_caption
-        self.colab_prompt = colab_prompt  # the collapsed Colab set-up cell's label: (to show it, to hide it)
+    code: str
+    sphinx_language: str
+    readme: str
+    notebooks: str  # the folder of its notebooks, from the repository's root
+    prefix: str  # the folder of its pages in the site ("" or "zh/")
+    name: str  # what the language switch says
+    lessons_caption: str
+    colab_prompt: tuple[str, str]  # the collapsed Colab set-up cell's label: (to show it, to hide it)
 
 
 EDITIONS = {
@@ -96,10 +101,12 @@ MATHJAX2_CONFIG = {
 }
 
 
+@functools.cache
 def repository_url() -> str:
-    """The public repository's URL, from pyproject.toml's [project.urls] (links to files outside the site)."""
-    with open(ROOT / "pyproject.toml", "rb") as f:
-        return tomllib.load(f)["project"]["urls"]["Repository"].rstrip("/")
+    """The public repository's URL (links to its files that are not pages of the site), as the Colab cells use it."""
+    from helpers.maintain.generated_cells import repository_url as from_pyproject
+
+    return from_pyproject(ROOT / "pyproject.toml")
 
 
 def mathjax_dir() -> Path:
@@ -121,6 +128,7 @@ def lessons(edition: Edition) -> list[str]:
 
 
 def _split(target: str) -> tuple[str, str]:
+    """A link target's path and its '#fragment' ('' when it has none)."""
     path, _, fragment = target.partition("#")
     return path, (f"#{fragment}" if fragment else "")
 
@@ -276,6 +284,7 @@ def build(out: Path = SITE, work: Path | None = None, quiet: bool = True) -> Pat
 # --- the Sphinx extension: what happens while the pages are read and written ---------------------------------
 
 def _edition(app) -> Edition:
+    """The edition this Sphinx build is making."""
     return EDITIONS[app.config.book_edition]
 
 
@@ -354,6 +363,7 @@ def setup(app) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Build the site from the command line; prints where it is."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=SITE, help="where the site goes (default: build/site)")
     parser.add_argument("--verbose", action="store_true", help="print Sphinx's progress")

@@ -95,6 +95,7 @@ _WHERE = {  # exported name -> the helpers module that defines it
     # video
     "depth_video": "video",
     "pan_and_zoom": "video",
+    "fastest_runtime": "fastpath",
 }
 
 __all__ = list(_WHERE)

@@ -36,10 +36,6 @@ _WHERE = {  # exported name -> the helpers module that defines it
     "predict_depth": "batch",
     "predict_folder": "batch",
     "sgbm_disparity": "stereo",
-    "remove_zoedepth_padding": "zoedepth",
-    "zoedepth_input_size": "zoedepth",
-    "zoedepth_padded_size": "zoedepth",
-    "zoedepth_padding": "zoedepth",
     # show: colours, maps, stand-in stamps
     "colorize": "viz",
     "mark_if_stand_in": "viz",

@@ -45,7 +45,6 @@ _WHERE = {  # exported name -> the helpers module that defines it
     "as_array": "depthmath",
     "align_disparity": "align",
     "fit_scale_shift": "align",
-    "median_scale": "align",
     "bad_pixel_rate": "metrics",
     "density": "metrics",
     "depth_metrics": "metrics",

@@ -16,8 +16,6 @@ _WHERE = {  # exported name -> the helpers module that defines it
     "pick_device": "env",
     "build_dir": "paths",
     "check": "exercises",
-    "cpu_features": "machine",
-    "cpu_name": "machine",
     "describe_cpu": "machine",
     # load: photos, the stereo pair and its ground truth, depth files
     "load_image": "data",
@@ -63,24 +61,13 @@ _WHERE = {  # exported name -> the helpers module that defines it
     # speed
     "markdown_table": "timing",
     "plot_variant_times": "timing",
-    "speedups": "timing",
     "time_call": "timing",
     "time_interleaved": "timing",
-    "floor_ms": "roofline",
-    "forward_flops": "roofline",
-    "machine_rates": "roofline",
     # CPU deployment
-    "calibration_set": "deploy",
-    "check_onnx": "deploy",
-    "error_line": "deploy",
     "export_onnx": "deploy",
     "max_relative_difference": "deploy",
-    "onnx_session": "deploy",
     "openvino_model": "deploy",
-    "predict_onnx": "deploy",
-    "quantize_int8": "deploy",
     "quantize_static_int8": "deploy",
-    "read_metadata": "deploy",
     # fine-tuning
     "RGBDFolder": "finetune",
     "evaluate_folder": "finetune",

@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from helpers.data import load_stereo_pair
-from helpers.metrics import bad_pixel_rate, density, epe
+from helpers.metrics import bad_pixel_rate, epe, match_density
 from helpers.stereo import sgbm_disparity
 
 
@@ -18,7 +18,7 @@ def test_sgbm_on_motorcycle_is_close_to_ground_truth():
     # a classical matcher on this pair: EPE about 1 px, few bad pixels, most GT pixels matched
     assert epe(disparity, pair.disparity) < 1.5  # measured: 1.04 px
     assert bad_pixel_rate(disparity, pair.disparity, 2.0) < 8.0  # measured: 5.96 %
-    assert density(disparity, pair.disparity) > 80.0  # measured: 85.0 %
+    assert match_density(disparity, pair.disparity) > 80.0  # measured: 85.0 %
 
 
 def test_sgbm_rejects_bad_parameters():

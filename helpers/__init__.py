@@ -22,7 +22,6 @@ _WHERE = {  # exported name -> the helpers module that defines it
     "load_stereo_pair": "data",
     "load_depth_png16": "depthio",
     "png_depth_scale": "depthio",
-    "save_depth_npy": "depthio",
     "save_depth_png16": "depthio",
     # models: checkpoints, stand-ins, prediction
     "checkpoint_info": "checkpoints",
@@ -30,7 +29,6 @@ _WHERE = {  # exported name -> the helpers module that defines it
     "resolve_checkpoint": "checkpoints",
     "is_stand_in": "standins",
     "stand_in_label": "standins",
-    "depth_batch": "batch",
     "predict_depth": "batch",
     "predict_folder": "batch",
     "sgbm_disparity": "stereo",

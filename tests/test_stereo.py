@@ -29,3 +29,16 @@ def test_sgbm_rejects_bad_parameters():
         sgbm_disparity(image, image, block_size=4)
     with pytest.raises(ValueError, match="same size"):
         sgbm_disparity(image, Image.new("RGB", (16, 16)))
+
+
+def test_notebook_01s_own_sgbm_call_gives_the_helpers_disparity():
+    """Notebook 01 writes the OpenCV call in its cell; 05 and 06 use helpers.sgbm_disparity: the same map."""
+    from tests.lesson_code import lesson_function
+
+    lesson_sgbm = lesson_function("01", "sgbm_disparity")
+    pair = load_stereo_pair()
+    for num_disparities, block_size in ((80, 5), (64, 3)):
+        expected = sgbm_disparity(pair.left, pair.right, num_disparities=num_disparities, block_size=block_size)
+        found = lesson_sgbm(pair.left, pair.right, num_disparities, block_size)
+        assert found.dtype == np.float32 and 0.05 < np.isnan(found).mean() < 0.5
+        np.testing.assert_array_equal(found, expected)  # NaN in the same places, every value identical

@@ -22,7 +22,6 @@ _WHERE = {  # exported name -> the helpers module that defines it
     "load_stereo_pair": "data",
     "load_depth_png16": "depthio",
     "png_depth_scale": "depthio",
-    "save_depth_png16": "depthio",
     # models: checkpoints, stand-ins, prediction
     "checkpoint_info": "checkpoints",
     "load_depth_model": "checkpoints",

@@ -187,3 +187,22 @@ def test_the_lessons_ply_file_is_byte_identical_to_write_ply(tmp_path):
         write_ply_lesson(path, points, colours)  # never replaces a file unless asked
     write_ply_lesson(path, points[:1], colours[:1], overwrite=True)
     assert len(read_ply(path)) == 1
+
+
+def test_the_lessons_16_bit_depth_png_is_byte_identical_to_helpers_depthio(tmp_path):
+    """Notebook 06 writes its 16-bit PNG with PIL; helpers.depthio's writer (predict_folder, the app) must agree."""
+    from helpers.depthio import load_depth_png16, save_depth_png16
+
+    from PIL import Image, PngImagePlugin
+
+    lesson_save = _lesson("save_depth_png16", Image=Image, PngImagePlugin=PngImagePlugin)
+    pair, maps = _middlebury_like_depth()
+    for index, (depth, _) in enumerate(maps):
+        for scale in (1000.0, 256.0):
+            ours = lesson_save(tmp_path / f"lesson-{index}-{scale}.png", depth, scale)
+            theirs = save_depth_png16(tmp_path / f"helpers-{index}-{scale}.png", depth, scale=scale)
+            assert ours.read_bytes() == theirs.read_bytes()
+            back = load_depth_png16(ours)  # the scale the file states
+            np.testing.assert_allclose(back, depth, atol=0.5 / scale + 1e-7)
+    with pytest.raises(ValueError, match="does not fit 16 bits"):
+        lesson_save(tmp_path / "far.png", np.full((2, 2), 70.0), 1000.0)

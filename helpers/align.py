@@ -1,8 +1,8 @@
-"""Aligning predictions to ground truth before evaluation: scale-and-shift in disparity space, median scaling.
+"""Aligning predictions to ground truth before evaluation: scale-and-shift in disparity space.
 
 Relative models such as Depth Anything and MiDaS predict disparity (inverse depth) up to an unknown
-scale *and shift*, so the fit belongs in disparity space: ``1/depth ≈ s * pred + t``. Metric models
-predict depth in metres, possibly off by a global scale: ``depth ≈ s * pred`` (median scaling).
+scale *and shift*, so the fit belongs in disparity space: ``1/depth ≈ s * pred + t``. Notebook 05 writes the
+fit in its cells; these are the versions later notebooks reuse (tests/test_align.py holds the two equal).
 
 Conventions: fits use the pixels where prediction and ground truth are both finite, the ground
 truth is > 0 and the optional mask is True; the fitted map is applied to every pixel; the returned
@@ -58,14 +58,3 @@ def align_disparity(pred_disparity, gt_depth, mask: np.ndarray | None = None) ->
     aligned = (scale * pred + shift).astype(np.float32)
     return Alignment(_positive_depth(disparity_to_depth(aligned)), scale, shift)
 
-
-def median_scale(pred_depth, gt_depth, mask: np.ndarray | None = None) -> Alignment:
-    """Scale-only alignment of a metric prediction: ``s = median(gt) / median(pred)`` over valid pixels.
-
-    Predictions that are not positive finite depths are excluded from the medians and become NaN.
-    """
-    pred = _positive_depth(as_array(pred_depth))
-    gt = _positive_depth(as_array(gt_depth))
-    p, g = paired_values(pred, gt, mask)
-    scale = float(np.median(g) / np.median(p))
-    return Alignment(pred * np.float32(scale), scale, 0.0)

@@ -65,7 +65,7 @@ class FastDepth:
         """One line for a person: what runs, why, and what it costs in accuracy."""
         line = f"{self.runtime}: {self.reason}"
         if self.max_relative_difference is not None:
-            line += f"; max relative difference to float32 {100 * self.max_relative_difference:.2g} %"
+            line += f"; max relative difference to float32 {100 * self.max_relative_difference:.3g} %"
             if self.stand_in:
                 line += " (random weights of a stand-in: the difference means nothing for real weights)"
         return line + "."

@@ -65,14 +65,8 @@ def ray_directions(shape: tuple[int, int], K: Intrinsics) -> np.ndarray:
     return np.stack([(u - K.cx) / K.fx, (v - K.cy) / K.fy, np.ones_like(u)], axis=-1)
 
 
-def z_to_ray_distance(z_depth, K: Intrinsics) -> np.ndarray:
-    """Euclidean distance from the camera centre, from z-depth: r = z * |((u-cx)/fx, (v-cy)/fy, 1)|."""
-    z = _depth_map(z_depth)
-    return (z * np.linalg.norm(ray_directions(z.shape, K), axis=-1)).astype(np.float32)
-
-
 def ray_distance_to_z(distance, K: Intrinsics) -> np.ndarray:
-    """z-depth from Euclidean distance along each pixel's ray (the inverse of ``z_to_ray_distance``)."""
+    """z-depth from Euclidean distance along each pixel's ray: z = r / |((u-cx)/fx, (v-cy)/fy, 1)|."""
     r = _depth_map(distance)
     return (r / np.linalg.norm(ray_directions(r.shape, K), axis=-1)).astype(np.float32)
 
@@ -87,14 +81,6 @@ def backproject(depth, K: Intrinsics, kind: str = "z") -> np.ndarray:
     z = _depth_map(depth) if kind == "z" else ray_distance_to_z(depth, K)
     z = np.where(np.isfinite(z) & (z > 0), z, np.nan).astype(np.float64)
     return (ray_directions(z.shape, K) * z[..., None]).astype(np.float32)
-
-
-def project(points, K: Intrinsics) -> tuple[np.ndarray, np.ndarray]:
-    """Pixel coordinates (u, v) of camera-frame points (..., 3): u = fx X/Z + cx, v = fy Y/Z + cy."""
-    p = np.asarray(points, dtype=np.float64)
-    if p.shape[-1] != 3:
-        raise ValueError(f"points need a last axis of length 3 (X, Y, Z), got shape {p.shape}.")
-    return K.fx * p[..., 0] / p[..., 2] + K.cx, K.fy * p[..., 1] / p[..., 2] + K.cy
 
 
 def discontinuity_mask(depth, max_rel_jump: float = 0.05) -> np.ndarray:

@@ -36,7 +36,7 @@ def bad_pixel_rate(pred_disparity, gt_disparity, threshold: float = 2.0, mask: n
     return float(100.0 * np.mean(np.abs(p - g) > threshold))
 
 
-def density(pred, gt) -> float:
+def match_density(pred, gt) -> float:
     """Percentage of ground-truth pixels where the prediction has a value too."""
     p, g = as_array(pred), as_array(gt)
     if p.shape != g.shape:

@@ -1,5 +1,5 @@
 """Honest timings: warm-up runs, several repetitions, the median, and a GPU that has really finished;
-plus the measurements and plots of notebook 07 (stages, one layer's rate, variants)."""
+plus the measurements the benchmarks repeat (notebook 07 writes its own in its cells) and 07's plot of variants."""
 
 from __future__ import annotations
 
@@ -83,14 +83,6 @@ def time_interleaved(fns: Mapping[str, Callable[[], Any]], repeats: int = 5, war
     return {name: Timing(tuple(found)) for name, found in samples.items()}
 
 
-def shares(timings: Mapping[str, Timing]) -> dict[str, float]:
-    """Each entry's share of the sum of the medians, in percent (e.g. of pre-processing, forward, post-processing)."""
-    total = sum(t.median_s for t in timings.values())
-    if total <= 0:
-        raise ValueError("the timings sum to zero; nothing to share out.")
-    return {name: 100.0 * t.median_s / total for name, t in timings.items()}
-
-
 def speedups(timings: Mapping[str, Timing], baseline: str) -> dict[str, float]:
     """``baseline``'s median divided by each entry's median: 2.0 means twice as fast as the baseline."""
     if baseline not in timings:
@@ -122,7 +114,7 @@ def markdown_table(timings: Mapping[str, Timing], baseline: str | None = None, i
     return "\n".join(lines)
 
 
-# ---- notebook 07's measurements: the three stages, one layer's arithmetic rate, the plots ----
+# ---- the benchmarks' measurements (notebook 07 writes them in its cells): stages, one layer's rate; 07's plot ----
 
 @dataclass(frozen=True)
 class StageTimings:
@@ -184,29 +176,6 @@ def layer_rates(layer: Any, tokens: int, batches: Iterable[int] = (1, 4, 16), re
     with torch.inference_mode():
         timings = time_interleaved({b: (lambda x=x: layer(x)) for b, x in inputs.items()}, repeats, warmup, device)
     return {b: 2 * b * tokens * layer.in_features * layer.out_features / timings[b].median_s / 1e9 for b in batches}
-
-
-def plot_stage_shares(stage_timings: Mapping[str, Mapping[str, Timing]], title: str) -> Any:
-    """Horizontal stacked bars: each model's time split into its stages (percent), its total in ms beside it."""
-    import matplotlib.pyplot as plt
-
-    colours = {"pre-processing": "tab:blue", "forward": "tab:orange", "post-processing": "tab:green"}
-    fig, ax = plt.subplots(figsize=(9, 1.0 + 0.7 * len(stage_timings)), constrained_layout=True)
-    for row, (name, stages) in enumerate(stage_timings.items()):
-        left = 0.0
-        for stage, share in shares(stages).items():
-            ax.barh(row, share, left=left, color=colours.get(stage), label=stage if row == 0 else None)
-            if share > 6:
-                ax.text(left + share / 2, row, f"{share:.0f} %", ha="center", va="center", color="white")
-            left += share
-        ax.text(101, row, f"{sum(t.median_ms for t in stages.values()):.0f} ms", va="center")
-    ax.set_yticks(range(len(stage_timings)), list(stage_timings))
-    ax.set_xlim(0, 112)
-    ax.set_xlabel("share of the time per image (%)")
-    ax.set_title(title)
-    ax.legend(ncols=3, loc="upper center", bbox_to_anchor=(0.5, -0.35), frameon=False)
-    plt.close(fig)
-    return fig
 
 
 def plot_variant_times(timings: Mapping[str, Timing], baseline: str, items: int, title: str) -> Any:

@@ -1,10 +1,11 @@
-"""Alignment (helpers.align): disparity-space scale-and-shift and median scaling."""
+"""Alignment (helpers.align): disparity-space scale-and-shift; notebook 05's own fit and median scaling."""
 
 import numpy as np
 import pytest
 
-from helpers.align import align_disparity, fit_scale_shift, median_scale
+from helpers.align import align_disparity, fit_scale_shift
 from helpers.metrics import abs_rel
+from tests.lesson_code import lesson_function
 
 NAN = np.nan
 
@@ -67,12 +68,22 @@ def test_depth_space_affine_fit_cannot_undo_an_inverse_depth_prediction():
     assert (s / wide + t).min() < 0  # over a wider range it even predicts negative depths
 
 
-def test_median_scale_fixes_a_global_scale_and_nans_invalid_predictions():
+def test_the_lessons_fit_computes_what_helpers_fit_scale_shift_does():
+    """Notebook 05 writes the fit with np.linalg.lstsq; helpers' closed form (reused by 10, 13, video) agrees."""
+    lesson_fit = lesson_function("05", "fit_scale_shift")
+    rng = np.random.default_rng(0)
+    for size in (5, 100, 10_000):
+        pred = rng.uniform(0.1, 3.0, size)
+        target = 1.7 * pred - 0.4 + rng.normal(0, 0.05, size)
+        target[::7] = NAN  # unknown ground truth: left out by both (the lesson through its mask)
+        mask = np.isfinite(target) & (rng.uniform(size=size) > 0.2)
+        np.testing.assert_allclose(lesson_fit(pred, target, mask), fit_scale_shift(pred, target, mask), rtol=1e-6)  # helpers: float32
+    assert lesson_fit(np.arange(4.0), 2.5 * np.arange(4.0) - 0.75, np.ones(4, bool)) == pytest.approx((2.5, -0.75))
+
+
+def test_the_lessons_median_scale():
+    median_scale = lesson_function("05", "median_scale")
     gt = np.array([1.0, 2.0, 3.0, 4.0, 5.0, NAN])
     pred = np.array([0.5, 1.0, 1.5, 2.0, 2.5, 1.0])
-    result = median_scale(pred, gt)
-    assert result.scale == 2.0 and result.shift == 0.0
-    np.testing.assert_allclose(result.depth, [1, 2, 3, 4, 5, 2])
-    odd = median_scale(np.array([-1.0, 0.0, 2.0, 4.0]), np.array([9.0, 9.0, 3.0, 3.0]))
-    assert odd.scale == 1.0  # median(3, 3) / median(2, 4); the non-positive pixels are left out
-    assert np.isnan(odd.depth[:2]).all()
+    assert median_scale(pred, gt, np.isfinite(gt)) == 2.0
+    assert median_scale(np.array([1.0, 2.0, 4.0]), np.array([9.0, 3.0, 3.0]), np.array([False, True, True])) == 1.0

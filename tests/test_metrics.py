@@ -10,10 +10,10 @@ from helpers.metrics import (
     abs_rel,
     bad_pixel_rate,
     delta_accuracy,
-    density,
     depth_metrics,
     epe,
     log10_error,
+    match_density,
     rmse,
     rmse_log,
     sq_rel,
@@ -122,10 +122,10 @@ def test_perfect_prediction_has_zero_error():
     assert epe(gt, gt) == 0.0 and bad_pixel_rate(gt, gt) == 0.0
 
 
-def test_density_counts_predictions_on_known_ground_truth():
+def test_match_density_counts_predictions_on_known_ground_truth():
     gt = np.array([[1.0, 2.0, NAN, 4.0]])
     pred = np.array([[1.0, NAN, 3.0, NAN]])
-    assert density(pred, gt) == pytest.approx(100 / 3)
+    assert match_density(pred, gt) == pytest.approx(100 / 3)
 
 
 def test_metrics_refuse_mismatched_shapes_and_empty_overlap():

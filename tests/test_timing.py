@@ -1,5 +1,5 @@
-"""helpers.timing: warm-up and repetition counts, medians, GPU synchronisation, shares and speedups; 07's stages,
-layer rates and plots (the speed targets are benchmarks.cpu_runtimes's: tests/test_benchmarks.py)."""
+"""helpers.timing: warm-up and repetition counts, medians, GPU synchronisation and speedups; the benchmarks' stages
+and layer rates, 07's variant plot (the speed targets are benchmarks.cpu_runtimes's: tests/test_benchmarks.py)."""
 
 from types import SimpleNamespace
 
@@ -8,7 +8,7 @@ import torch
 
 import helpers.timing as timing_module
 from helpers.timing import (
-    StageTimings, Timing, layer_rates, markdown_table, plot_stage_shares, plot_variant_times, shares, speedups,
+    StageTimings, Timing, layer_rates, markdown_table, plot_variant_times, speedups,
     synchronize, time_call, time_interleaved, time_stages,
 )
 
@@ -45,9 +45,8 @@ def test_cuda_is_synchronised_after_warm_up_and_after_every_timed_run(monkeypatc
     assert synced == []
 
 
-def test_shares_and_speedups_are_exact():
+def test_speedups_are_exact():
     timings = {"pre": Timing((0.1,)), "forward": Timing((0.3,)), "post": Timing((0.1,))}
-    assert shares(timings) == pytest.approx({"pre": 20.0, "forward": 60.0, "post": 20.0})
     assert speedups(timings, "forward") == pytest.approx({"pre": 3.0, "forward": 1.0, "post": 3.0})
     with pytest.raises(KeyError, match="baseline"):
         speedups(timings, "nope")
@@ -138,12 +137,7 @@ def test_time_stages_times_each_stage_in_turns_with_the_whole_call():
     assert StageTimings({"forward": Timing((2.0,))}, Timing((2.2,)), None, None).overhead == pytest.approx(0.1)
 
 
-def test_plots_have_one_bar_per_entry():
-    stages = {"pre-processing": Timing((0.01,)), "forward": Timing((0.18,)), "post-processing": Timing((0.01,))}
-    fig = plot_stage_shares({"model A": stages, "model B": stages}, "title")
-    ax = fig.axes[0]
-    assert len(ax.patches) == 6 and ax.get_title() == "title"
-    assert "200 ms" in [t.get_text() for t in ax.texts] and "90 %" in [t.get_text() for t in ax.texts]
+def test_the_variant_plot_has_one_bar_per_entry():
     fig = plot_variant_times({"base": Timing((1.0,)), "fast": Timing((0.5,))}, "base", items=2, title="t")
     ax = fig.axes[0]
     assert [p.get_width() for p in ax.patches] == [250.0, 500.0]  # per item, reversed order (baseline on top)

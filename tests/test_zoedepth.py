@@ -1,9 +1,20 @@
+"""Notebook 03's ZoeDepth arithmetic (its own cells, taken out with ``lesson_function``) against the library.
+
+The lesson writes the padding, the model-input size and the padding removal itself; ``ZoeDepthImageProcessor``
+(with the real checkpoint's settings) is the source of truth they must agree with on every size.
+"""
+
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from helpers.registry import ZOEDEPTH_PROCESSOR
-from helpers.zoedepth import remove_zoedepth_padding, zoedepth_input_size, zoedepth_padded_size, zoedepth_padding
+from tests.lesson_code import lesson_function
+
+zoedepth_padding = lesson_function("03", "zoedepth_padding")
+zoedepth_input_size = lesson_function("03", "zoedepth_input_size", zoedepth_padding=zoedepth_padding)
+remove_zoedepth_padding = lesson_function("03", "remove_zoedepth_padding", F=F, zoedepth_padding=zoedepth_padding)
 
 # (height, width): the bundled photos (chelsea 300x451, coffee 400x600, rocket 427x640, Motorcycle 500x741),
 # VGA, full HD, portrait, square, small, and sizes whose half is a perfect square (sqrt is exact there)
@@ -37,16 +48,15 @@ def test_padding_hand_computed(size, expected):
 
 
 @pytest.mark.parametrize(
-    "size, padded, model_input",
+    "size, model_input",
     [
-        ((300, 451), (372, 541), (384, 544)),  # fit height: 541 * 384/372 = 558.5 -> 544
-        ((480, 640), (572, 746), (384, 512)),  # fit width: 572 * 512/746 = 392.6 -> 384
-        ((1080, 1920), (1218, 2104), (384, 672)),  # fit height: 2104 * 384/1218 = 663.3 -> 672
-        ((500, 741), (594, 855), (384, 544)),  # fit height: 855 * 384/594 = 552.7 -> 544
+        ((300, 451), (384, 544)),  # padded 372 x 541, fit height: 541 * 384/372 = 558.5 -> 544
+        ((480, 640), (384, 512)),  # padded 572 x 746, fit width: 572 * 512/746 = 392.6 -> 384
+        ((1080, 1920), (384, 672)),  # padded 1218 x 2104, fit height: 2104 * 384/1218 = 663.3 -> 672
+        ((500, 741), (384, 544)),  # padded 594 x 855, fit height: 855 * 384/594 = 552.7 -> 544
     ],
 )
-def test_padded_and_input_sizes_hand_computed(size, padded, model_input):
-    assert zoedepth_padded_size(*size) == padded
+def test_input_size_hand_computed(size, model_input):
     assert zoedepth_input_size(*size) == model_input
 
 
@@ -57,7 +67,7 @@ def test_padding_matches_the_library(size):
     padded = _processor(do_resize=False, do_normalize=False, do_rescale=False)(
         _image(height, width), return_tensors="pt"
     ).pixel_values
-    assert tuple(padded.shape[-2:]) == zoedepth_padded_size(height, width)
+    assert tuple(padded.shape[-2:]) == (height + 2 * pad_h, width + 2 * pad_w)
     # the source sits in the middle, untouched; the border is its reflection (row pad_h - 1 mirrors row pad_h + 1)
     source = torch.from_numpy(_image(height, width)).permute(2, 0, 1)
     torch.testing.assert_close(padded[0, :, pad_h:pad_h + height, pad_w:pad_w + width], source)
@@ -70,62 +80,21 @@ def test_input_size_matches_the_library(size):
     assert tuple(pixel_values.shape[-2:]) == zoedepth_input_size(*size)
 
 
-@pytest.mark.parametrize("size", [(300, 451), (480, 640), (37, 53)])
-def test_post_processing_removes_exactly_this_padding(size):
-    """The library's padding removal equals: resize to the padded size, then crop pad_h/pad_w (recomputed here)."""
+@pytest.mark.parametrize("size", [(300, 451), (480, 640), (37, 53), (1080, 1920)])
+def test_padding_removal_matches_the_library_batch_and_all(size):
     from transformers.models.zoedepth.modeling_zoedepth import ZoeDepthDepthEstimatorOutput
 
     height, width = size
-    in_h, in_w = zoedepth_input_size(height, width)
-    raw = torch.rand(1, in_h, in_w, generator=torch.Generator().manual_seed(1))
-    result = _processor().post_process_depth_estimation(
-        ZoeDepthDepthEstimatorOutput(predicted_depth=raw), source_sizes=[(height, width)]
-    )[0]["predicted_depth"]
-    pad_h, pad_w = zoedepth_padding(height, width)
-    resized = torch.nn.functional.interpolate(
-        raw[:, None], size=(height + 2 * pad_h, width + 2 * pad_w), mode="bicubic", align_corners=False
-    )
-    by_hand = resized[0, 0, pad_h:pad_h + height, pad_w:pad_w + width]
-    assert result.shape == (height, width)
-    torch.testing.assert_close(result, by_hand, rtol=0, atol=0)
-    torch.testing.assert_close(remove_zoedepth_padding(raw, height, width), by_hand[None], rtol=0, atol=0)
-    torch.testing.assert_close(remove_zoedepth_padding(raw[0], height, width), by_hand, rtol=0, atol=0)
-    # and a different padding would not match: the test can fail
-    wrong = resized[0, 0, pad_h - 1:pad_h - 1 + height, pad_w:pad_w + width]
-    assert not torch.equal(result, wrong)
-
-
-@pytest.mark.parametrize("bad", [0, -3, 2.5, "300", None, True])
-def test_bad_sizes_are_clear_errors(bad):
-    with pytest.raises(ValueError, match="positive whole number"):
-        zoedepth_padding(bad, 10)
-    with pytest.raises(ValueError, match="width must be"):
-        zoedepth_input_size(10, bad)
-
-
-def test_numpy_integers_are_accepted():
-    assert zoedepth_padding(np.int64(300), np.int32(451)) == (36, 45)
-
-
-def test_remove_padding_keeps_the_batch_and_each_item_matches_the_library():
-    from transformers.models.zoedepth.modeling_zoedepth import ZoeDepthDepthEstimatorOutput
-
-    raw = torch.rand(2, 384, 544, generator=torch.Generator().manual_seed(2))
-    out = remove_zoedepth_padding(raw, 300, 451)
-    assert out.shape == (2, 300, 451)
+    raw = torch.rand(2, *zoedepth_input_size(height, width), generator=torch.Generator().manual_seed(1))
     library = _processor().post_process_depth_estimation(
-        ZoeDepthDepthEstimatorOutput(predicted_depth=raw), source_sizes=[(300, 451), (300, 451)]
+        ZoeDepthDepthEstimatorOutput(predicted_depth=raw), source_sizes=[(height, width)] * 2
     )
-    for item, result in zip(out, library):
+    by_hand = remove_zoedepth_padding(raw, height, width)
+    assert by_hand.shape == (2, height, width)
+    for item, result in zip(by_hand, library):
         torch.testing.assert_close(item, result["predicted_depth"], rtol=0, atol=0)
-
-
-def test_remove_padding_of_a_constant_map_is_that_constant():
-    out = remove_zoedepth_padding(torch.full((384, 544), 2.5), 300, 451)
-    torch.testing.assert_close(out, torch.full((300, 451), 2.5))
-
-
-@pytest.mark.parametrize("bad", [np.zeros((384, 544)), torch.zeros(1, 1, 384, 544), torch.zeros(384, 544, dtype=torch.long)])
-def test_remove_padding_rejects_other_inputs_clearly(bad):
-    with pytest.raises(ValueError, match="floating-point torch tensor"):
-        remove_zoedepth_padding(bad, 300, 451)
+    # a crop one row off would not match: the comparison can fail
+    pad_h, pad_w = zoedepth_padding(height, width)
+    stretched = F.interpolate(raw[:, None], size=(height + 2 * pad_h, width + 2 * pad_w), mode="bicubic",
+                              align_corners=False)
+    assert not torch.equal(stretched[0, 0, pad_h - 1:pad_h - 1 + height, pad_w:pad_w + width], by_hand[0])

@@ -6,6 +6,8 @@
   a cell may not read anything computed from a model (``model_derived_names``: every name bound, directly or
   through other names, from a pipeline, a model, a checkpoint or a prediction), so a stand-in's picture is never
   stored. ``helpers.maintain.refresh`` keeps these cells' pictures.
+- **Test machinery out of sight.** Checked cells carry the cell tag ``nbval-check-output`` (cell metadata), never a
+  ``# NBVAL_…`` comment in the code a learner reads.
 - **Short.** ``markdown_words`` counts the prose a learner reads (generated cells aside).
 """
 
@@ -18,6 +20,8 @@ from .generated_cells import generated_tag
 from .notebook_files import cell_source
 
 REAL_DATA_FIGURE = "real-data-figure"
+CHECK_OUTPUT = "nbval-check-output"  # the cell tag nbval reads: this cell's stored output is compared on every run
+NBVAL_COMMENT = re.compile(r"^[ \t]*#[ \t]*NBVAL_\w+", re.MULTILINE)  # the comment form of nbval's markers
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/svg+xml", "image/gif")
 
 # Phrases that talk about this project instead of the lesson (markdown and code alike: a printed "NOT met" counts).
@@ -101,6 +105,11 @@ def tags(cell: dict) -> list[str]:
 
 def is_real_data_figure(cell: dict) -> bool:
     return REAL_DATA_FIGURE in tags(cell)
+
+
+def is_checked_cell(cell: dict) -> bool:
+    """A code cell tagged ``nbval-check-output``: its stored output is kept and compared by nbval."""
+    return cell.get("cell_type") == "code" and CHECK_OUTPUT in tags(cell)
 
 
 def has_image(cell: dict) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .lessons import IMAGE_TYPES, is_real_data_figure
+from .lessons import CHECK_OUTPUT, IMAGE_TYPES, is_checked_cell, is_real_data_figure
 from .notebook_files import cell_source, list_notebooks, write_notebook
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -44,9 +44,23 @@ def _pictures(outputs: list[dict]) -> list[dict]:
     return kept
 
 
-def strip_unchecked_outputs(notebook: dict) -> dict:
-    """Keep stored outputs only in ``# NBVAL_CHECK_OUTPUT`` cells, and the pictures of ``real-data-figure`` cells.
+def tag_checked_cells(notebook: dict) -> dict:
+    """Move each ``# NBVAL_CHECK_OUTPUT`` comment line out of the code into the cell tag ``nbval-check-output``."""
+    for cell in notebook.get("cells", []):
+        lines = cell_source(cell).splitlines(keepends=True)
+        kept = [line for line in lines if line.strip() != "# NBVAL_CHECK_OUTPUT"]
+        if cell.get("cell_type") == "code" and len(kept) < len(lines):
+            cell["source"] = kept
+            tags = cell.setdefault("metadata", {}).setdefault("tags", [])
+            if CHECK_OUTPUT not in tags:
+                tags.append(CHECK_OUTPUT)
+    return notebook
 
+
+def strip_unchecked_outputs(notebook: dict) -> dict:
+    """Keep stored outputs only in cells tagged ``nbval-check-output``, and the pictures of ``real-data-figure`` cells.
+
+    A ``# NBVAL_CHECK_OUTPUT`` comment line is moved into that tag first (``tag_checked_cells``).
     Timing metadata and unchecked execution counts are cleared.
 
     Checked cells are numbered 1, 2, ... in order: nbval refuses a reference cell that has outputs but no
@@ -55,12 +69,12 @@ def strip_unchecked_outputs(notebook: dict) -> dict:
     random ids on every run and would fill every diff.
     """
     checked = 0
-    for cell in notebook.get("cells", []):
+    for cell in tag_checked_cells(notebook).get("cells", []):
         cell.get("metadata", {}).pop("execution", None)
         if cell.get("cell_type") != "code":
             continue
         count = None
-        if "NBVAL_CHECK_OUTPUT" in cell_source(cell):
+        if is_checked_cell(cell):
             checked += 1
             count = checked
         elif is_real_data_figure(cell) and _pictures(cell.get("outputs", [])):

@@ -12,7 +12,7 @@ from ..paths import NOTEBOOKS_DIR
 from .generated_cells import (
     COLAB_CHECK, COLAB_SETUP, GENERATED_TAGS, NAV_BOTTOM, NAV_TOP, SYNC_COMMAND, generated_tag, plan_sync,
 )
-from .lessons import is_real_data_figure, lesson_problems
+from .lessons import CHECK_OUTPUT, NBVAL_COMMENT, is_checked_cell, is_real_data_figure, lesson_problems, tags
 from .notebook_files import NAME_PATTERN, cell_source, list_notebooks, read_notebook
 KNOB_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]*\s*=", re.MULTILINE)
 # The exercise convention: `1. **Title** (easy|medium|hard) ...`, each followed by a <details> solution.
@@ -170,12 +170,15 @@ def structure_problems(notebook: dict, next_name: str | None) -> list[str]:
         outputs = cell.get("outputs", [])
         if any(o.get("output_type") == "error" for o in outputs):
             problems.append(f"cell {index} stores an error output")
-        if outputs and "NBVAL_CHECK_OUTPUT" not in source and not is_real_data_figure(cell):
-            problems.append(f"cell {index} stores outputs but is not a checked cell (# NBVAL_CHECK_OUTPUT) "
+        if outputs and not is_checked_cell(cell) and not is_real_data_figure(cell):
+            problems.append(f"cell {index} stores outputs but is not a checked cell (tag '{CHECK_OUTPUT}') "
                             "nor a real-data figure")
-        skip = re.search(r"#\s*NBVAL_SKIP(.*)", source)
-        if skip and len(skip.group(1).strip(" :-—#")) < 5:
-            problems.append(f"cell {index} uses NBVAL_SKIP without a reason beside it")
+        marker = NBVAL_COMMENT.search(source)
+        if marker:
+            problems.append(f"cell {index} has a '{marker.group().strip()}' comment: use the cell tag "
+                            f"('{CHECK_OUTPUT}', 'nbval-skip', ...) so the learner's code stays clean")
+        if "nbval-skip" in tags(cell) and not re.search(r"#.{5,}", source):
+            problems.append(f"cell {index} is tagged 'nbval-skip' without a reason beside it (a comment)")
     return problems
 
 

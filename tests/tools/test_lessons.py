@@ -92,7 +92,7 @@ def test_refresh_keeps_the_pictures_of_real_data_cells_and_nothing_else():
     notebook = {"cells": [
         _code("show(gt)", tagged=True, picture=True),
         _code("show(pred)", picture=True),
-        _code("# NBVAL_CHECK_OUTPUT\nprint(1)"),
+        {**_code("print(1)"), "metadata": {"tags": ["nbval-check-output"]}},
     ], "metadata": {}}
     notebook["cells"][0]["outputs"].append({"output_type": "stream", "name": "stdout", "text": "noise\n"})
     notebook["cells"][2]["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "1\n"}]

@@ -12,9 +12,9 @@ def _executed_notebook():
     nb.cells = [
         nbformat.v4.new_markdown_cell("# T"),
         nbformat.v4.new_code_cell("x = 1\nx"),
-        nbformat.v4.new_code_cell("# NBVAL_CHECK_OUTPUT\nprint(1)"),
+        nbformat.v4.new_code_cell("print(1)", metadata={"tags": ["nbval-check-output"]}),
         nbformat.v4.new_code_cell("print('timing')"),
-        nbformat.v4.new_code_cell("# NBVAL_CHECK_OUTPUT\n2"),
+        nbformat.v4.new_code_cell("# NBVAL_CHECK_OUTPUT\n2"),  # the comment form: moved into the tag
     ]
     for count, cell in enumerate(nb.cells[1:], start=7):
         cell.execution_count = count
@@ -32,6 +32,13 @@ def test_only_checked_cells_keep_outputs_and_they_are_numbered_in_order():
     assert [len(c["outputs"]) for c in cells[1:]] == [0, 1, 0, 1]
     assert cells[4]["outputs"][0]["execution_count"] == 2
     assert all("execution" not in c["metadata"] for c in cells)
+
+
+def test_the_comment_form_becomes_the_tag_and_leaves_the_code():
+    cells = strip_unchecked_outputs(_executed_notebook())["cells"]
+    assert (cells[4]["source"], cells[4]["metadata"]["tags"]) == (["2"], ["nbval-check-output"])
+    assert (cells[2]["source"], cells[2]["metadata"]["tags"]) == (["print(1)"], ["nbval-check-output"])
+    assert "tags" not in cells[3]["metadata"]
 
 
 def test_checked_cells_with_outputs_are_never_left_unrun_for_nbval():

@@ -35,7 +35,7 @@ def _good_notebook(next_name="02_next.ipynb"):
     nb.cells = [
         nbformat.v4.new_markdown_cell("# Title\n\nWhy.\n\n**What you will learn**\n- x\n\n**Prerequisites**\n- y"),
         nbformat.v4.new_code_cell("CHECKPOINT = 'a'\nSEED = 0\n\nimport helpers"),
-        nbformat.v4.new_code_cell("# NBVAL_CHECK_OUTPUT\nprint(1)"),
+        nbformat.v4.new_code_cell("print(1)", metadata={"tags": ["nbval-check-output"]}),
         nbformat.v4.new_markdown_cell(f"## Summary\n- a\n\n{EXERCISES}"),
         nbformat.v4.new_code_cell("answer = None\nhelpers.check(answer, 2, name='Exercise 1')"),
         nbformat.v4.new_markdown_cell(f"Next: [{next_name}]({next_name})"),
@@ -85,12 +85,14 @@ def _drop_generated(nb):
         (lambda nb: _replace_exercises(nb, EXERCISES + "\n## Further reading\n- z"),
          "'## Exercises' must be the last section, but '## Further reading' follows it"),
         (lambda nb: nb["cells"][6].update(source="answer = None"), "no exercise can be checked by running code"),
-        (lambda nb: [nb["cells"][4].update(source="# NBVAL_CHECK_OUTPUT\ncheck(1, 1)"),  # before the section
+        (lambda nb: [nb["cells"][4].update(source="check(1, 1)"),  # before the section
                      nb["cells"][6].update(source="answer = None")], "no exercise can be checked"),
-        (lambda nb: nb["cells"][4].update(source="print(1)"), "not a checked cell"),
+        (lambda nb: nb["cells"][4]["metadata"].pop("tags"), "not a checked cell (tag 'nbval-check-output')"),
+        (lambda nb: nb["cells"][4].update(source="# NBVAL_CHECK_OUTPUT\nprint(1)"),
+         "cell 4 has a '# NBVAL_CHECK_OUTPUT' comment: use the cell tag"),
         (lambda nb: nb["cells"][4]["outputs"].append({"output_type": "error", "ename": "E", "evalue": "", "traceback": []}),
          "error output"),
-        (lambda nb: nb["cells"][3].update(source="SEED = 0  # NBVAL_SKIP"), "without a reason"),
+        (lambda nb: nb["cells"][3]["metadata"].update(tags=["nbval-skip"]), "without a reason"),
         (_drop_generated, "has no generated navigation / Colab cells: run `python -m helpers.maintain.generated_cells sync`"),
         (lambda nb: nb["cells"].pop(), "needs exactly one generated 'nav-bottom' cell, found 0"),
         (lambda nb: nb["cells"].append(nb["cells"][1]), "needs exactly one generated 'nav-top' cell, found 2"),
@@ -120,7 +122,7 @@ def test_missing_link_to_the_next_notebook_is_caught():
 
 def test_the_one_import_style_allows_attributes_of_exported_classes():
     nb = _good_notebook()
-    nb["cells"][4]["source"] = "# NBVAL_CHECK_OUTPUT\nimport helpers\nK = helpers.Intrinsics.from_fov(4, 3, 60.0)  # helpers.batch, a comment"
+    nb["cells"][4]["source"] = "import helpers\nK = helpers.Intrinsics.from_fov(4, 3, 60.0)  # helpers.batch, a comment"
     assert structure_problems(nb, "02_next.ipynb") == []
 
 

@@ -504,7 +504,8 @@ def depth_app(keep_results: int = KEEP_RESULTS):
                 model = gr.Dropdown(list(MODELS), value=DEFAULT_MODEL, label="Model", elem_id="model")
                 licence = gr.Markdown(model_note(DEFAULT_MODEL), elem_id="licence")
                 cmap = gr.Dropdown(list(COLORMAPS), value="magma", label="Colormap")
-                edge = gr.Slider(*EDGE_RANGE, value=EDGE_JUMP * 100, step=0.5, label="3-D: leave out depth edges above (%)",
+                edge = gr.Slider(*EDGE_RANGE, value=EDGE_JUMP * 100, step=0.5,
+                                 label="3-D: leave out depth edges above (%)",
                                  info="0 keeps every point; notebook 06 explains flying pixels")
                 hfov = gr.Slider(*HFOV_RANGE, value=DEFAULT_HFOV_DEG, step=1, label="Field of view (°)",
                                  info="used only when the photo's EXIF has no focal length")

@@ -11,10 +11,18 @@ Two layers, as in the notebook:
   photo <-> depth slider, colormap, downloads, a 3-D view with the edge threshold, messages for bad uploads.
 
 Every photo, from a file, the webcam or the clipboard, is read by ``helpers.load_image`` (the one image contract,
-``helpers.images``): the browser's upload arrives as a file, a webcam frame sent inline is written to a file
-first. Result files go to one temporary folder per app (``ResultFolder``): a sub-folder per request, only the
-newest ``KEEP_RESULTS`` kept, the whole folder removed when the app closes or Python exits; Gradio's own copies
-of uploads and downloads are deleted an hour after they were made (``delete_cache``).
+``helpers.images``, one pixel limit for every decoder, the EXIF taken from the same decoded file): the browser's
+upload arrives as a file, a webcam frame sent inline is written to a file first. Result files go to one temporary
+folder per app (``ResultFolder``): a sub-folder per request, only the newest ``KEEP_RESULTS`` kept, the whole
+folder removed when the app closes, when Python exits, or when ``python -m helpers.app`` is stopped (Ctrl+C or
+SIGTERM); Gradio's own copies of uploads and downloads are deleted an hour after they were made, and when the
+server stops (``delete_cache``).
+
+What the server accepts from a caller (the page or a raw API call alike): only files that were uploaded to it
+(Gradio's upload folder) or are its bundled examples, never a URL (the server makes no request on a caller's
+behalf), uploads up to ``MAX_UPLOAD_MB``, and settings the interface offers (``checked_settings``). Refusals say
+the same whatever the path named, so they tell nothing about the server's files; every message is plain text
+(escaped before Gradio shows it as HTML).
 
 Offline by design: no analytics, never ``share=True`` (which downloads a tunnel program); Gradio serves its own
 fonts and scripts. The app binds to 127.0.0.1 unless you pass another ``--host``.
@@ -23,14 +31,20 @@ fonts and scripts. The app binds to 127.0.0.1 unless you pass another ``--host``
 from __future__ import annotations
 
 import argparse
+import base64
+import binascii
 import hashlib
+import html
 import math
 import os
 import re
 import shutil
+import signal
 import tempfile
 import threading
+import traceback
 import weakref
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,12 +72,19 @@ MODELS = {
 }
 DEFAULT_MODEL = "Depth Anything V2 Metric Indoor Small: metres"
 COLORMAPS = ("magma", "viridis", "turbo", "inferno", "gray")
+EDGE_RANGE = (0.0, 20.0)  # the edge slider (%), and what an API call may send
+HFOV_RANGE = (20.0, 120.0)  # the field-of-view slider (°)
+MAX_UPLOAD_MB = 50  # Gradio refuses larger uploads (launch's max_file_size); a 200-megapixel JPEG is about 40 MB
 MAX_SIDE = 2048  # larger photos are reduced to this many pixels on their long side (the models work near 518 px)
 KEEP_RESULTS = 32  # the app keeps the result files of this many recent requests; older ones are deleted
 CACHE_HOURS = 1  # Gradio's copies of uploads and downloads are deleted after this long
 MAX_POINTS = 150_000  # the point cloud keeps every k-th pixel so that it stays below this (a light 3-D view)
 EDGE_JUMP = 0.05  # notebook 06: drop pixels next to a depth jump of more than 5 %
 EXAMPLES = ("coffee", "chelsea", "motorcycle_left")  # bundled photos (data/)
+NO_PHOTO = "No photo yet: upload one, take one with the webcam, paste one, or pick an example."
+NOT_UPLOADED = ("The app reads only photos sent to it through its page: upload a file, use the webcam or the "
+                "clipboard, or pick an example.")  # the same words whatever was named: they reveal nothing
+CHANGED = "The model changed: press **Estimate depth** for its depth map."
 RELATIVE_NOTE = ("Relative depth has no unit: the model's numbers are disparity-like (larger = nearer) with an "
                  "unknown scale and shift per photo, so they are saved exactly as float32 .npy, not as metres.")
 
@@ -123,20 +144,25 @@ def read_photo(source, max_side: int = MAX_SIDE, name: str | None = None, *, bgr
     """An upright RGB photo (``helpers.load_image``), reduced to ``max_side`` on its long side, and any notice.
 
     ``source``: anything ``helpers.load_image`` takes (a path, a registry name, a PIL image, a NumPy array;
-    ``bgr=True`` for OpenCV's arrays). Files that are not images, truncated files and pictures above
-    ``max_pixels`` (None: no limit) raise ``ValueError`` with a message that names the file as the user knows it (``name``).
+    ``bgr=True`` for OpenCV's arrays). Files that are not images, truncated files, pictures above ``max_pixels``
+    (None: no limit) and anything else a decoder raises become ``ValueError`` with a message that names the file as
+    the user knows it (``name``). The photo's EXIF stays with the image returned (``Image.info``), so the camera is
+    read from this one decoded file, under the same limit, never by opening it a second time.
     """
     is_file = isinstance(source, (str, os.PathLike))
     label = name or (Path(str(source)).name if is_file else describe(source))
     try:
         image = load_image(source, bgr=bgr, max_pixels=max_pixels)
     except ImageTooLargeError as err:  # the app has no max_pixels switch: the user reduces the photo
-        size = re.search(r" is (\S+ pixels \([\d.]+ megapixels\))", str(err))
-        raise ValueError(f"{label} is {size.group(1) if size else 'too large'}, more than the app reads "
-                         f"({max_pixels / 1e6:g} megapixels); reduce it first (any photo editor), then upload it "
-                         "again (in Python: depth_results(..., max_pixels=None) reads it).") from err
+        width, height = err.size
+        raise ValueError(f"{label} is {width}×{height} pixels ({err.megapixels:.1f} megapixels), more than the app "
+                         f"reads ({err.max_pixels / 1e6:g} megapixels); reduce it first (any photo editor), then "
+                         "upload it again (in Python: depth_results(..., max_pixels=None) reads it).") from err
     except (ValueError, OSError) as err:
         raise ValueError(str(err).replace(str(source), label) if is_file else str(err)) from err
+    except Exception as err:  # Pillow's decoders raise more kinds than these (bomb guard, struct, index errors...)
+        raise ValueError(f"{label} could not be read as an image; save it again as PNG or JPEG and try once "
+                         "more.") from err
     notices = []
     if max(image.size) > max_side:
         width, height = image.size
@@ -156,19 +182,13 @@ def stamp_stand_in(picture: np.ndarray) -> np.ndarray:
 
 def _photo_stem(photo, name: str | None) -> str:
     if name:
-        return Path(name).stem or "photo"
-    if isinstance(photo, (str, Path)) and not (isinstance(photo, str) and photo in DATA):
-        return Path(photo).stem or "photo"
-    return str(photo) if isinstance(photo, str) else "photo"
-
-
-def _exif_source(photo):
-    """What EXIF can be read from: the file or the PIL image as given; None for registry names and URLs."""
-    if isinstance(photo, Image.Image):
-        return photo
-    if isinstance(photo, (str, Path)) and Path(photo).is_file():
-        return Path(photo)
-    return None
+        stem = Path(name).stem
+    elif isinstance(photo, (str, Path)) and not (isinstance(photo, str) and photo in DATA):
+        stem = Path(photo).stem
+    else:
+        stem = str(photo) if isinstance(photo, str) else "photo"
+    stem = re.sub(r"[^\w .-]+", "_", stem).strip(" .")[:80]  # a file name on any system: no markup, no separators
+    return stem or "photo"
 
 
 def depth_results(
@@ -223,10 +243,8 @@ def depth_results(
         legend = f"{cmap}: bright = near, dark = far (relative: no unit)."
     results = DepthResults(image, depth, metric, checkpoint, stand_in, picture, legend, depth_file, depth_note,
                            notices=notices)
-    if metric:
-        source = _exif_source(photo)
-        results.camera = (intrinsics_for_photo(source, size=image.size, hfov_deg=hfov_deg) if source is not None
-                          else intrinsics_for_photo(image, size=image.size, hfov_deg=hfov_deg))
+    if metric:  # the EXIF travels with the decoded image (read_photo): no second decoder, no second limit
+        results.camera = intrinsics_for_photo(image, size=image.size, hfov_deg=hfov_deg)
         keep = ~discontinuity_mask(depth, max_rel_jump=edge_jump) if edge_jump > 0 else None
         valid = int(np.isfinite(depth).sum() if keep is None else (np.isfinite(depth) & keep).sum())
         stride = max(1, math.ceil(math.sqrt(valid / max_points))) if max_points else 1
@@ -237,7 +255,7 @@ def depth_results(
 
 def model_note(label: str) -> str:
     """The model's output and its licence, as the app shows them beside the choice."""
-    info = checkpoint_info(MODELS[label])
+    info = checkpoint_info(MODELS[_choice(label, MODELS, "a model")])
     licence = "no licence stated on its model card" if info.licence == "not stated" else f"licence {info.licence}"
     return f"{info.hub_id}: {info.output}; {licence}."
 
@@ -284,21 +302,77 @@ class ResultFolder:
         self._remove()
 
 
-def _uploaded_path(payload, folder: Path | None = None) -> tuple[str, str]:
+def _choice(value, choices: Iterable[str], what: str) -> str:
+    """``value`` if it is one of ``choices``; else a ``ValueError`` that lists them (the value is not echoed)."""
+    choices = list(choices)
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"Choose {what} from the list: {'; '.join(choices)}.")
+    return value
+
+
+def _number(value, what: str, bounds: tuple[float, float]) -> float:
+    """``value`` as a float within ``bounds``; else a ``ValueError`` that says what is expected."""
+    low, high = bounds
+    expected = f"give a number from {low:g} to {high:g}"
+    if value is None:
+        raise ValueError(f"{what} is missing: {expected}.")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{what} must be a number: {expected}.")
+    if not low <= value <= high:
+        raise ValueError(f"{what} is out of range: {expected}.")
+    return float(value)
+
+
+def checked_settings(label, cmap, edge_percent, hfov_deg) -> tuple[str, str, float, float]:
+    """The app's settings as the interface offers them (a listed model and colormap, numbers within the sliders'
+    ranges), whatever a caller sent; anything else is a ``ValueError`` that says what is expected."""
+    return (_choice(label, MODELS, "a model"), _choice(cmap, COLORMAPS, "a colormap"),
+            _number(edge_percent, "The 3-D edge threshold (%)", EDGE_RANGE),
+            _number(hfov_deg, "The field of view (°)", HFOV_RANGE))
+
+
+def _display_name(name: str) -> str:
+    """The file's name as the user's computer shows it: no folders, no control characters, not too long."""
+    name = Path(name.replace("\\", "/")).name
+    name = "".join(ch for ch in name if ch.isprintable())
+    return (name[:100] + "…" if len(name) > 100 else name) or "the photo"
+
+
+def _uploaded_file(path: str, uploads: Path, examples: Iterable[str | Path]) -> Path:
+    """``path`` resolved, if it is a file in Gradio's upload folder or a bundled example; else ``NOT_UPLOADED``."""
+    try:
+        if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", path) and not re.match(r"^[a-zA-Z]:[\\/]", path):
+            raise ValueError("a URL")  # http:, file:, ... (a Windows drive letter is a path)
+        file = Path(path).resolve()
+        root = Path(uploads).resolve()
+        allowed = (file.is_relative_to(root) and file != root) or file in {Path(e).resolve() for e in examples}
+        if allowed and file.is_file():
+            return file
+    except (OSError, ValueError, RuntimeError):
+        pass
+    raise ValueError(NOT_UPLOADED)
+
+
+def _uploaded_path(payload, folder: Path | None = None, *, uploads: str | Path | None = None,
+                   examples: Iterable[str | Path] = ()) -> tuple[str, str]:
     """(path on the server, the name the user gave it) of an image payload passed without preprocessing.
 
-    A picture sent inline (a webcam frame as a data URL) is written to ``folder`` (default: a temporary file).
+    Only a file in ``uploads`` (Gradio's upload folder; default: its standard place) or one of ``examples`` is
+    read; any other path or a URL is refused with ``NOT_UPLOADED``, whether it exists or not. A picture sent inline
+    (a webcam frame as a data URL, at most ``MAX_UPLOAD_MB``) is written to ``folder`` (default: a temporary file).
     """
     if payload is None:
-        raise ValueError("No photo yet: upload one, take one with the webcam, paste one, or pick an example.")
+        raise ValueError(NO_PHOTO)
     if isinstance(payload, dict):
-        path, name, url = payload.get("path"), payload.get("orig_name"), payload.get("url") or ""
+        path, name, url = payload.get("path"), payload.get("orig_name"), payload.get("url")
+    elif isinstance(payload, str):
+        path, name, url = payload, None, None
     else:
-        path, name, url = getattr(payload, "path", None) or str(payload), getattr(payload, "orig_name", None), ""
-    if not path and url.startswith("data:") and "," in url:  # a picture sent inline (base64), e.g. a webcam frame
-        import base64
-        import binascii
-
+        raise ValueError(NOT_UPLOADED)
+    name = _display_name(name) if isinstance(name, str) else None
+    if not path and isinstance(url, str) and url.startswith("data:") and "," in url:  # sent inline: a webcam frame
+        if len(url) > MAX_UPLOAD_MB * 2**20 * 4 // 3 + 1024:  # base64: 4 characters for 3 bytes
+            raise ValueError(f"The picture sent by the browser is larger than the app takes ({MAX_UPLOAD_MB} MB).")
         try:
             data = base64.b64decode(url.split(",", 1)[1], validate=True)
         except (binascii.Error, ValueError) as err:
@@ -311,28 +385,52 @@ def _uploaded_path(payload, folder: Path | None = None) -> tuple[str, str]:
             with tempfile.NamedTemporaryFile(prefix="depth-app-", suffix=".png", delete=False) as file:
                 file.write(data)
             path = file.name
-        name = name or "webcam.png"
+        return path, name or "webcam.png"
     if not path:
-        raise ValueError("The upload did not arrive as a file; try again or save the picture and upload the file.")
-    return str(path), name or Path(str(path)).name
+        raise ValueError(NO_PHOTO)
+    if not isinstance(path, str):
+        raise ValueError(NOT_UPLOADED)
+    if uploads is None:
+        from gradio.utils import get_upload_folder
+
+        uploads = get_upload_folder()
+    file = _uploaded_file(path, Path(uploads), examples)
+    return str(file), name or _display_name(file.name)
+
+
+def _as_text(message: str) -> str:
+    """A message for Gradio's error box, which renders HTML: escaped, so that a file name stays text."""
+    return html.escape(message, quote=False)
 
 
 def run_app(payload, label: str, cmap: str, edge_percent: float, hfov_deg: float,
-            store: ResultFolder | None = None):
-    """The app's one event: every output from one photo; a bad upload becomes a ``gr.Error`` with the reason.
+            store: ResultFolder | None = None, *, uploads: str | Path | None = None,
+            examples: Iterable[str | Path] = ()):
+    """The app's one event: every output from one photo; a bad upload or setting becomes a ``gr.Error`` with the
+    reason, as plain text.
 
-    The files go to a new sub-folder of ``store`` (the app's ``ResultFolder``; default: a new temporary folder).
+    The photo must be a file in ``uploads`` (Gradio's upload folder, by default its standard place) or one of
+    ``examples``; the settings must be ones the interface offers (``checked_settings``). The files go to a new
+    sub-folder of ``store`` (the app's ``ResultFolder``; default: a new temporary folder).
     """
     import gradio as gr
 
+    folder = None
     try:
+        label, cmap, edge_percent, hfov_deg = checked_settings(label, cmap, edge_percent, hfov_deg)
         folder = store.new() if store is not None else Path(tempfile.mkdtemp(prefix="depth-app-"))
-        path, name = _uploaded_path(payload, folder)
+        path, name = _uploaded_path(payload, folder, uploads=uploads, examples=examples)
         results = depth_results(path, MODELS[label], cmap=cmap, edge_jump=edge_percent / 100.0, hfov_deg=hfov_deg,
                                 name=name, out_dir=folder)
     except (ValueError, OSError) as err:
-        raise gr.Error(str(err), duration=None) from err
-    lines = [f"**⚠️ {n}**" if n.startswith(STAND_IN_LABEL) else n for n in results.notices]
+        message = str(err) if folder is None else str(err).replace(str(folder), "the results folder")
+        raise gr.Error(_as_text(message), duration=None) from err
+    except Exception as err:  # a fault of the app, not of the photo: logged here, not shown as Python's text
+        traceback.print_exc()
+        raise gr.Error("Something went wrong while making this depth map; try again, or another photo.",
+                       duration=None) from err
+    lines = [f"Made by **{label}** with the {cmap} colormap."]
+    lines += [f"**⚠️ {n}**" if n.startswith(STAND_IN_LABEL) else n for n in results.notices]
     lines.append(f"Depth: {results.legend}")
     lines.append(f"Depth file: {results.depth_note}")
     if results.metric:
@@ -349,6 +447,35 @@ def run_app(payload, label: str, cmap: str, edge_percent: float, hfov_deg: float
     return (photo, results.picture), files, view, "\n\n".join(f"- {line}" for line in lines)
 
 
+def model_changed(label: str):
+    """After a model change: its note, and the previous model's results cleared (they are not the new model's)."""
+    import gradio as gr
+
+    try:
+        note = model_note(label)
+    except ValueError as err:
+        raise gr.Error(_as_text(str(err)), duration=None) from err
+    return note, None, None, None, CHANGED
+
+
+def _photo_input(**kwargs):
+    """``gr.Image`` that never downloads a URL named in an API call (Gradio would fetch it into its cache before the
+    app's function sees the payload): the server makes no request on a caller's behalf."""
+    import gradio as gr
+    from gradio_client.utils import is_http_url_like
+
+    photo = gr.Image(**kwargs)
+    to_cache = photo.async_move_resource_to_block_cache
+
+    async def refuse_urls(url_or_file_path):  # on this instance (a subclass would make Gradio write a .pyi file)
+        if isinstance(url_or_file_path, str) and is_http_url_like(url_or_file_path):
+            raise gr.Error(NOT_UPLOADED, duration=None)
+        return await to_cache(url_or_file_path)
+
+    photo.async_move_resource_to_block_cache = refuse_urls
+    return photo
+
+
 def depth_app(keep_results: int = KEEP_RESULTS):
     """The ``gr.Blocks`` app; call ``.launch()`` on it (``python -m helpers.app`` does).
 
@@ -362,22 +489,25 @@ def depth_app(keep_results: int = KEEP_RESULTS):
     store = ResultFolder(keep_results)
 
     def run(payload, label: str, cmap: str, edge_percent: float, hfov_deg: float):
-        return run_app(payload, label, cmap, edge_percent, hfov_deg, store=store)
+        return run_app(payload, label, cmap, edge_percent, hfov_deg, store=store, uploads=demo.GRADIO_CACHE,
+                       examples=examples)
 
     age = CACHE_HOURS * 3600
     with gr.Blocks(title="Depth from one photo", analytics_enabled=False, delete_cache=(age // 4, age)) as demo:
         gr.Markdown("# Depth from one photo\nUpload a photo (or use the webcam, paste one, or pick an example), "
-                    "choose a model, and get its depth map, the depth file and a 3-D view.")
+                    "choose a model, and get its depth map, the depth file and a 3-D view. "
+                    f"Photos up to {MAX_UPLOAD_MB} MB.", elem_id="intro")
         with gr.Row():
             with gr.Column(scale=1):
-                photo = gr.Image(label="Photo", type="filepath", image_mode=None,
-                                 sources=["upload", "webcam", "clipboard"], elem_id="photo")
+                photo = _photo_input(label=f"Photo (up to {MAX_UPLOAD_MB} MB)", type="filepath", image_mode=None,
+                                     sources=["upload", "webcam", "clipboard"], elem_id="photo")
                 model = gr.Dropdown(list(MODELS), value=DEFAULT_MODEL, label="Model", elem_id="model")
                 licence = gr.Markdown(model_note(DEFAULT_MODEL), elem_id="licence")
                 cmap = gr.Dropdown(list(COLORMAPS), value="magma", label="Colormap")
-                edge = gr.Slider(0, 20, value=EDGE_JUMP * 100, step=0.5, label="3-D: leave out depth edges above (%)",
+                edge = gr.Slider(*EDGE_RANGE, value=EDGE_JUMP * 100, step=0.5,
+                                 label="3-D: leave out depth edges above (%)",
                                  info="0 keeps every point; notebook 06 explains flying pixels")
-                hfov = gr.Slider(20, 120, value=DEFAULT_HFOV_DEG, step=1, label="Field of view (°)",
+                hfov = gr.Slider(*HFOV_RANGE, value=DEFAULT_HFOV_DEG, step=1, label="Field of view (°)",
                                  info="used only when the photo's EXIF has no focal length")
                 button = gr.Button("Estimate depth", variant="primary", elem_id="run")
                 gr.Examples(examples, inputs=photo, label="Examples (data/)")
@@ -388,15 +518,16 @@ def depth_app(keep_results: int = KEEP_RESULTS):
                                   clear_color=(0.1, 0.1, 0.1, 1.0), elem_id="view")
                 files = gr.File(label="Downloads: depth file and point cloud", file_count="multiple", interactive=False,
                                 elem_id="downloads")
-        model.change(model_note, model, licence, queue=False)
         inputs = [photo, model, cmap, edge, hfov]
         outputs = [slider, files, view, status]
+        # the previous model's picture, files and 3-D view do not stay on screen as if they were the new model's
+        model.change(model_changed, model, [licence, *outputs], queue=False, api_visibility="private")
         # preprocess=False: the app opens the uploaded file itself (helpers.load_image), so a file that is not a
         # picture gets a clear message instead of a decoder error, and the EXIF focal length is still there
         button.click(run, inputs, outputs, preprocess=False, api_name="depth")
         edge.release(run, inputs, outputs, preprocess=False, api_name=False)
     demo.result_folder = store
-    close = demo.close
+    close, launch = demo.close, demo.launch
 
     def close_and_clean(*args, **kwargs):  # demo.close() also removes the result files
         try:
@@ -404,12 +535,21 @@ def depth_app(keep_results: int = KEEP_RESULTS):
         finally:
             store.close()
 
-    demo.close = close_and_clean
+    def launch_with_limits(*args, **kwargs):  # every launch refuses uploads above MAX_UPLOAD_MB, as the page says
+        kwargs.setdefault("max_file_size", MAX_UPLOAD_MB * 2**20)
+        return launch(*args, **kwargs)
+
+    demo.close, demo.launch = close_and_clean, launch_with_limits
     return demo
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt  # SIGTERM (a service manager, ``kill``) stops the app the way Ctrl+C does
+
+
 def main(argv: list[str] | None = None) -> None:
-    """``python -m helpers.app [--host 127.0.0.1] [--port 7860]``: serve the app until Ctrl+C."""
+    """``python -m helpers.app [--host 127.0.0.1] [--port 7860]``: serve the app until Ctrl+C or SIGTERM, then
+    remove its result files and Gradio's copies of the uploads."""
     parser = argparse.ArgumentParser(description="Depth from one photo, in your browser (offline).")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
     parser.add_argument("--port", type=int, default=None, help="port (default: the first free one from 7860)")
@@ -417,10 +557,15 @@ def main(argv: list[str] | None = None) -> None:
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")  # Gradio checks its own address: never via a proxy
     demo = depth_app()
-    demo.launch(server_name=args.host, server_port=args.port, share=False, show_error=True, quiet=True,
-                prevent_thread_lock=True)
-    print(f"Depth app running at {demo.local_url} (open it in your browser; Ctrl+C stops it)", flush=True)
-    demo.block_thread()
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        # show_error=False: the app's own messages reach the page; an unexpected error's Python text does not
+        demo.launch(server_name=args.host, server_port=args.port, share=False, show_error=False, quiet=True,
+                    prevent_thread_lock=True)
+        print(f"Depth app running at {demo.local_url} (open it in your browser; Ctrl+C stops it)", flush=True)
+        demo.block_thread()
+    finally:
+        demo.close()
 
 
 if __name__ == "__main__":

@@ -43,7 +43,25 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")  # 
 
 
 class ImageTooLargeError(ValueError):
-    """An image with more pixels than ``max_pixels`` allows; the message names it and says how to raise the limit."""
+    """An image with more pixels than ``max_pixels`` allows: ``label``, ``size`` (width, height) and ``max_pixels`` say
+    which and by how much; the message names it and says how to raise the limit."""
+
+    def __init__(self, label: str, size: tuple[int, int], max_pixels: int):
+        width, height = size
+        self.label, self.size, self.max_pixels = label, (width, height), max_pixels
+        super().__init__(
+            f"{label} is {width}×{height} pixels ({self.megapixels:.1f} megapixels), above the limit of "
+            f"{max_pixels / 1e6:g} megapixels (helpers.images.MAX_PIXELS). Pass max_pixels=None to read it anyway (its "
+            f"depth map alone takes {width * height * 4 / 1e9:.1f} GB), or a larger max_pixels, or downscale the photo "
+            "first.")
+
+    @property
+    def megapixels(self) -> float:
+        """The image's size in millions of pixels."""
+        return self.size[0] * self.size[1] / 1e6
+
+    def __reduce__(self):  # pickled with its attributes (e.g. from a DataLoader worker process)
+        return type(self), (self.label, self.size, self.max_pixels)
 
 
 def check_pixels(size: tuple[int, int], label: str, max_pixels: int | None = MAX_PIXELS) -> None:
@@ -51,10 +69,7 @@ def check_pixels(size: tuple[int, int], label: str, max_pixels: int | None = MAX
     width, height = size
     if max_pixels is None or width * height <= max_pixels:
         return
-    raise ImageTooLargeError(
-        f"{label} is {width}×{height} pixels ({width * height / 1e6:.1f} megapixels), above the limit of "
-        f"{max_pixels / 1e6:g} megapixels (helpers.images.MAX_PIXELS). Pass max_pixels=None to read it anyway (its "
-        f"depth map alone takes {width * height * 4 / 1e9:.1f} GB), or a larger max_pixels, or downscale the photo first.")
+    raise ImageTooLargeError(label, (width, height), max_pixels)
 
 
 _PILLOW_GUARD = threading.Lock()

@@ -1,7 +1,8 @@
 """helpers.app in a real browser: headless Chromium (Debian's package) driven by Playwright.
 
 Uploads a photo, waits for the depth picture and the 3-D view, downloads the depth file and reads it back, and
-saves a screenshot (``helpers.build_dir()/app_browser.png``, or ``DEPTH_TUTORIALS_SCREENSHOT_DIR``). Without
+saves a screenshot (``helpers.build_dir()/app_browser.png``, or ``DEPTH_TUTORIALS_SCREENSHOT_DIR``); then changes
+the model and sees the previous model's results go. A file whose name is markup gets its message as text. Without
 Chromium the test skips with one line, unless ``DEPTH_TUTORIALS_REQUIRE_BROWSER=1`` (set by .ci/run) makes
 that a failure.
 """
@@ -34,7 +35,7 @@ except ImportError:
 if CHROMIUM is None:
     _missing("no Chromium found (Debian/Ubuntu: apt-get install chromium)")
 
-from helpers.app import DEFAULT_MODEL, depth_app  # noqa: E402
+from helpers.app import CHANGED, DEFAULT_MODEL, MODELS, depth_app  # noqa: E402
 from helpers.camera import EXIF_IFD, FOCAL_35MM_TAG  # noqa: E402
 
 # software WebGL, so that the 3-D view renders without a GPU
@@ -54,7 +55,7 @@ def view_drawn(canvas, path, seconds=30.0) -> bool:
     return False
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def served():
     demo = depth_app()
     demo.launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True, share=False)
@@ -91,8 +92,35 @@ def test_upload_depth_3d_view_and_download_in_chromium(served, tmp_path):
             saved = tmp_path / "downloaded.png"
             download.value.save_as(saved)
             page.screenshot(path=str(shots / "app_browser.png"))
+            # another model: the first model's picture, files and 3-D view go, and the page says what to do
+            other = next(label for label in MODELS if label != DEFAULT_MODEL)
+            page.locator("#model input").click()
+            page.get_by_role("option", name=other).click()
+            page.get_by_text(CHANGED.replace("**", "")).wait_for(timeout=20_000)
+            assert page.locator("#slider img").count() == 0
+            assert page.locator('#downloads a[download="kitchen_depth16.png"]').count() == 0
         finally:
             browser.close()
     assert helpers.png_depth_scale(saved) == 1000.0
     depth = helpers.load_depth_png16(saved)
     assert depth.shape == (120, 160) and np.isfinite(depth).all() and float(np.nanmin(depth)) > 0
+
+
+def test_a_file_name_in_a_message_is_shown_as_text_not_markup(served, tmp_path):
+    name = "<img src=x id=injected>.png"
+    fake = tmp_path / name
+    fake.write_text("not a photo")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.goto(served, wait_until="networkidle")
+            page.locator("#photo input[type=file]").set_input_files(str(fake))
+            page.wait_for_timeout(2000)  # the upload reaches the server
+            page.locator("#run").click()
+            message = page.get_by_text("is not an image file").first
+            message.wait_for(timeout=30_000)
+            assert message.inner_text().startswith(f"{name} is not an image file")  # the name, as text
+            assert page.locator("#injected").count() == 0  # ... and no element made of it
+        finally:
+            browser.close()

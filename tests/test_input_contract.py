@@ -12,6 +12,7 @@ resized and normalised here, with the depth file, written at the displayed size,
 """
 
 import copy
+import pickle
 import re
 import shutil
 from pathlib import Path
@@ -304,8 +305,14 @@ def test_float_pil_images_follow_the_float_rule():
 ], ids=["array", "PIL image"])
 def test_max_pixels_applies_to_images_in_memory_too(make):
     with pytest.raises(ImageTooLargeError, match=r"is 40×30 pixels \(0\.0 megapixels\), above the limit of 0\.001 "
-                                                  r"megapixels.*Pass max_pixels=None"):
+                                                  r"megapixels.*Pass max_pixels=None") as refused:
         as_rgb_image(make(), max_pixels=1000)
+    # the error carries what it says, so that a caller (the app's message) reads it instead of parsing the text
+    assert (refused.value.size, refused.value.max_pixels, refused.value.megapixels) == ((40, 30), 1000, 0.0012)
+    assert refused.value.label.startswith("the ") and str(refused.value).startswith(refused.value.label)
+    again = pickle.loads(pickle.dumps(refused.value))  # e.g. from a DataLoader worker: attributes and text intact
+    assert (type(again), again.size, again.max_pixels, str(again)) == (ImageTooLargeError, (40, 30), 1000,
+                                                                       str(refused.value))
     assert as_rgb_image(make(), max_pixels=None).size == (40, 30)
 
 

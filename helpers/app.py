@@ -85,6 +85,9 @@ NO_PHOTO = "No photo yet: upload one, take one with the webcam, paste one, or pi
 NOT_UPLOADED = ("The app reads only photos sent to it through its page: upload a file, use the webcam or the "
                 "clipboard, or pick an example.")  # the same words whatever was named: they reveal nothing
 CHANGED = "The model changed: press **Estimate depth** for its depth map."
+SPEED_CHANGED = "The speed changed: press **Estimate depth** for a depth map made that way."
+EXACT, FAST = "exact: PyTorch float32", "fastest on this CPU"  # the speed choice
+SPEEDS = (EXACT, FAST)
 RELATIVE_NOTE = ("Relative depth has no unit: the model's numbers are disparity-like (larger = nearer) with an "
                  "unknown scale and shift per photo, so they are saved exactly as float32 .npy, not as metres.")
 
@@ -102,6 +105,7 @@ class DepthResults:
     legend: str  # which end is near, and the range in metres for a metric model
     depth_file: Path
     depth_note: str  # how the depth file is stored (the PNG's scale, or why .npy)
+    runtime: str = ""  # what computed the depth, and its accuracy cost where it is not float32 PyTorch
     camera: PhotoCamera | None = None  # metric models only: the intrinsics of the point cloud
     cloud: PointCloud | None = None
     cloud_file: Path | None = None  # PLY in the camera frame (x right, y down, z forward), as notebook 06
@@ -125,14 +129,35 @@ KEEP_DEPTHS = 4  # moving a slider re-uses the prediction for the same photo and
 _DEPTHS: RecentlyUsed[np.ndarray] = RecentlyUsed(KEEP_DEPTHS)
 
 
-def predicted_depth(image: Image.Image, checkpoint: str, device: str | None = None) -> np.ndarray:
-    """The model's depth for ``image``, remembered for the last ``KEEP_DEPTHS`` photos and models: the app's edge
-    and field-of-view sliders change only the point cloud, so they need no second pass through the network."""
+_FAST: RecentlyUsed[Any] = RecentlyUsed(2)  # checkpoint, device -> helpers.fastpath.FastDepth, built once
+
+
+def fast_runtime(checkpoint: str, device: str | None = None, progress: Any = None) -> Any:
+    """The fastest runtime this machine has for ``checkpoint`` (``helpers.fastpath.fastest_runtime``), built on the
+    first request that needs it (``progress(fraction, message)`` hears its steps) and reused afterwards."""
+    from .fastpath import fastest_runtime
+
+    device = device or pick_device()
+
+    def build():
+        processor, model = load_model(checkpoint, device=device)
+        return fastest_runtime(model, processor, progress=progress)
+
+    return _FAST.get((checkpoint, device), build)
+
+
+def predicted_depth(image: Image.Image, checkpoint: str, device: str | None = None, speed: str = EXACT,
+                    progress: Any = None) -> np.ndarray:
+    """The model's depth for ``image``, remembered for the last ``KEEP_DEPTHS`` photos, models and speeds: the app's
+    edge and field-of-view sliders change only the point cloud, so they need no second pass through the network.
+    ``speed=FAST`` runs ``fast_runtime`` (its first call exports and quantizes, telling ``progress``)."""
     device = device or pick_device()
     pixels = np.asarray(image)
-    key = (checkpoint, device, pixels.shape, hashlib.sha256(pixels.tobytes()).hexdigest())
+    key = (checkpoint, device, speed, pixels.shape, hashlib.sha256(pixels.tobytes()).hexdigest())
 
     def predict():
+        if speed == FAST:
+            return fast_runtime(checkpoint, device, progress)([image])[0]
         processor, model = load_model(checkpoint, device=device)
         return predict_depth(model, processor, [image], progress=False)[0]
 
@@ -204,6 +229,8 @@ def depth_results(
     device: str | None = None,
     bgr: bool = False,
     max_pixels: int | None = MAX_PIXELS,
+    speed: str = EXACT,
+    progress: Any = None,
 ) -> DepthResults:
     """One photo -> coloured depth, depth file, camera and point cloud.
 
@@ -212,11 +239,13 @@ def depth_results(
     ``edge_jump``: drop points next to a relative depth jump larger than this (0 keeps every point).
     ``hfov_deg``: the field of view assumed when the photo's EXIF has no focal length. Files go to ``out_dir``
     (default: a new temporary folder, yours to delete; the app passes ``ResultFolder.new()``), named after ``name``
-    or the photo. Point clouds only for metric models.
+    or the photo. Point clouds only for metric models. ``speed``: ``EXACT`` (PyTorch float32) or ``FAST`` (the
+    fastest runtime this CPU has, ``fast_runtime``; ``progress(fraction, message)`` hears its first build).
     """
     image, notices = read_photo(photo, max_side=max_side, name=name, bgr=bgr, max_pixels=max_pixels)
-    depth = predicted_depth(image, checkpoint, device=device)
+    depth = predicted_depth(image, checkpoint, device=device, speed=speed, progress=progress)
     processor, model = load_model(checkpoint, device=device)
+    runtime = fast_runtime(checkpoint, device).describe() if speed == FAST else "PyTorch float32 (exact)."
     metric, stand_in = is_metric_model(model), is_stand_in(model)
     if stand_in:
         notices.append(f"{STAND_IN_LABEL}: the real {checkpoint} weights are not on this machine, so a model "
@@ -242,7 +271,7 @@ def depth_results(
         depth_note = RELATIVE_NOTE
         legend = f"{cmap}: bright = near, dark = far (relative: no unit)."
     results = DepthResults(image, depth, metric, checkpoint, stand_in, picture, legend, depth_file, depth_note,
-                           notices=notices)
+                           runtime, notices=notices)
     if metric:  # the EXIF travels with the decoded image (read_photo): no second decoder, no second limit
         results.camera = intrinsics_for_photo(image, size=image.size, hfov_deg=hfov_deg)
         keep = ~discontinuity_mask(depth, max_rel_jump=edge_jump) if edge_jump > 0 else None
@@ -403,25 +432,27 @@ def _as_text(message: str) -> str:
     return html.escape(message, quote=False)
 
 
-def run_app(payload, label: str, cmap: str, edge_percent: float, hfov_deg: float,
+def run_app(payload, label: str, cmap: str, edge_percent: float, hfov_deg: float, speed: str = EXACT,
             store: ResultFolder | None = None, *, uploads: str | Path | None = None,
-            examples: Iterable[str | Path] = ()):
+            examples: Iterable[str | Path] = (), progress: Any = None):
     """The app's one event: every output from one photo; a bad upload or setting becomes a ``gr.Error`` with the
     reason, as plain text.
 
     The photo must be a file in ``uploads`` (Gradio's upload folder, by default its standard place) or one of
     ``examples``; the settings must be ones the interface offers (``checked_settings``). The files go to a new
-    sub-folder of ``store`` (the app's ``ResultFolder``; default: a new temporary folder).
+    sub-folder of ``store`` (the app's ``ResultFolder``; default: a new temporary folder). ``speed``: ``EXACT`` or
+    ``FAST``; the first ``FAST`` request of a model builds its runtime, reporting each step to ``progress``.
     """
     import gradio as gr
 
     folder = None
     try:
         label, cmap, edge_percent, hfov_deg = checked_settings(label, cmap, edge_percent, hfov_deg)
+        speed = _choice(speed, SPEEDS, "a speed")
         folder = store.new() if store is not None else Path(tempfile.mkdtemp(prefix="depth-app-"))
         path, name = _uploaded_path(payload, folder, uploads=uploads, examples=examples)
         results = depth_results(path, MODELS[label], cmap=cmap, edge_jump=edge_percent / 100.0, hfov_deg=hfov_deg,
-                                name=name, out_dir=folder)
+                                name=name, out_dir=folder, speed=speed, progress=progress)
     except (ValueError, OSError) as err:
         message = str(err) if folder is None else str(err).replace(str(folder), "the results folder")
         raise gr.Error(_as_text(message), duration=None) from err
@@ -431,6 +462,7 @@ def run_app(payload, label: str, cmap: str, edge_percent: float, hfov_deg: float
                        duration=None) from err
     lines = [f"Made by **{label}** with the {cmap} colormap."]
     lines += [f"**⚠️ {n}**" if n.startswith(STAND_IN_LABEL) else n for n in results.notices]
+    lines.append(f"Runtime: {results.runtime}")
     lines.append(f"Depth: {results.legend}")
     lines.append(f"Depth file: {results.depth_note}")
     if results.metric:
@@ -456,6 +488,11 @@ def model_changed(label: str):
     except ValueError as err:
         raise gr.Error(_as_text(str(err)), duration=None) from err
     return note, None, None, None, CHANGED
+
+
+def speed_changed(speed: str):
+    """After a speed change: the previous results cleared (another runtime made them)."""
+    return None, None, None, SPEED_CHANGED
 
 
 def _photo_input(**kwargs):
@@ -488,9 +525,11 @@ def depth_app(keep_results: int = KEEP_RESULTS):
     examples = [str(bundled_file(name)) for name in EXAMPLES]
     store = ResultFolder(keep_results)
 
-    def run(payload, label: str, cmap: str, edge_percent: float, hfov_deg: float):
-        return run_app(payload, label, cmap, edge_percent, hfov_deg, store=store, uploads=demo.GRADIO_CACHE,
-                       examples=examples)
+    def run(payload, label: str, cmap: str, edge_percent: float, hfov_deg: float, speed: str = EXACT,
+            progress=gr.Progress()):
+        # the first "fastest" request exports and quantizes the model (a minute or more): its steps show as progress
+        return run_app(payload, label, cmap, edge_percent, hfov_deg, speed, store=store, uploads=demo.GRADIO_CACHE,
+                       examples=examples, progress=lambda fraction, message: progress(fraction, desc=message))
 
     age = CACHE_HOURS * 3600
     with gr.Blocks(title="Depth from one photo", analytics_enabled=False, delete_cache=(age // 4, age)) as demo:
@@ -509,6 +548,10 @@ def depth_app(keep_results: int = KEEP_RESULTS):
                                  info="0 keeps every point; notebook 06 explains flying pixels")
                 hfov = gr.Slider(*HFOV_RANGE, value=DEFAULT_HFOV_DEG, step=1, label="Field of view (°)",
                                  info="used only when the photo's EXIF has no focal length")
+                speed = gr.Radio(list(SPEEDS), value=EXACT, label="Speed", elem_id="speed",
+                                 info="fastest: exported and quantized once for this CPU (int8, bfloat16 where it "
+                                      "has it), its accuracy cost shown with the result; the first request takes a "
+                                      "minute or more")
                 button = gr.Button("Estimate depth", variant="primary", elem_id="run")
                 gr.Examples(examples, inputs=photo, label="Examples (data/)")
             with gr.Column(scale=2):
@@ -518,10 +561,11 @@ def depth_app(keep_results: int = KEEP_RESULTS):
                                   clear_color=(0.1, 0.1, 0.1, 1.0), elem_id="view")
                 files = gr.File(label="Downloads: depth file and point cloud", file_count="multiple", interactive=False,
                                 elem_id="downloads")
-        inputs = [photo, model, cmap, edge, hfov]
+        inputs = [photo, model, cmap, edge, hfov, speed]
         outputs = [slider, files, view, status]
         # the previous model's picture, files and 3-D view do not stay on screen as if they were the new model's
         model.change(model_changed, model, [licence, *outputs], queue=False, api_visibility="private")
+        speed.change(speed_changed, speed, outputs, queue=False, api_visibility="private")
         # preprocess=False: the app opens the uploaded file itself (helpers.load_image), so a file that is not a
         # picture gets a clear message instead of a decoder error, and the EXIF focal length is still there
         button.click(run, inputs, outputs, preprocess=False, api_name="depth")

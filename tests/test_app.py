@@ -39,8 +39,8 @@ from helpers.data import bundled_file
 
 gradio_client = pytest.importorskip("gradio_client")
 from helpers.app import (  # noqa: E402
-    CHANGED, DEFAULT_MODEL, EXAMPLES, MAX_UPLOAD_MB, MODELS, NO_PHOTO, NOT_UPLOADED, RELATIVE_NOTE, ResultFolder,
-    depth_app, depth_results, model_changed, run_app,
+    CHANGED, DEFAULT_MODEL, EXACT, EXAMPLES, FAST, MAX_UPLOAD_MB, MODELS, NO_PHOTO, NOT_UPLOADED, RELATIVE_NOTE,
+    SPEED_CHANGED, SPEEDS, ResultFolder, depth_app, depth_results, model_changed, run_app, speed_changed,
 )
 
 RELATIVE = "Depth Anything V2 Small: relative"
@@ -68,8 +68,8 @@ def phone_photo(tmp_path):
     return path
 
 
-def call(client, path, model=DEFAULT_MODEL, edge=5.0, hfov=55.0):
-    return client.predict(gradio_client.handle_file(str(path)), model, "magma", edge, hfov, api_name="/depth")
+def call(client, path, model=DEFAULT_MODEL, edge=5.0, hfov=55.0, speed=EXACT):
+    return client.predict(gradio_client.handle_file(str(path)), model, "magma", edge, hfov, speed, api_name="/depth")
 
 
 def test_a_photo_gives_depth_a_scaled_16_bit_file_and_a_point_cloud(app, phone_photo, tmp_path):
@@ -268,8 +268,8 @@ def uploaded(url: str, path: Path) -> dict:
     return {"path": server_path, "orig_name": path.name, "meta": {"_type": "gradio.FileData"}}
 
 
-def settings(model=DEFAULT_MODEL, cmap="magma", edge=5.0, hfov=55.0) -> list:
-    return [model, cmap, edge, hfov]
+def settings(model=DEFAULT_MODEL, cmap="magma", edge=5.0, hfov=55.0, speed=EXACT) -> list:
+    return [model, cmap, edge, hfov, speed]
 
 
 @pytest.fixture
@@ -342,6 +342,8 @@ MODEL_LIST = "; ".join(MODELS)
     ({"edge": -1}, "The 3-D edge threshold (%) is out of range: give a number from 0 to 20."),
     ({"hfov": 1e9}, "The field of view (°) is out of range: give a number from 20 to 120."),
     ({"hfov": {"deg": 55}}, "The field of view (°) must be a number: give a number from 20 to 120."),
+    ({"speed": "ludicrous"}, f"Choose a speed from the list: {'; '.join(SPEEDS)}."),
+    ({"speed": None}, f"Choose a speed from the list: {'; '.join(SPEEDS)}."),
 ], ids=lambda value: json.dumps(value) if isinstance(value, dict) else "")
 def test_every_setting_is_checked_against_what_the_interface_offers(app, phone_photo, changed, message):
     demo, client = app
@@ -457,3 +459,48 @@ def test_stopping_the_server_removes_its_results_and_gradios_copies_of_the_uploa
     assert not results.exists() and not upload.exists()
     examples = {bundled_file(name).name for name in EXAMPLES}  # copies of data/'s photos that Gradio keeps
     assert sorted(p.name for p in cache.rglob("*") if p.is_file() and p.name not in examples) == []
+
+
+def test_a_speed_change_clears_the_previous_results():
+    assert speed_changed(FAST) == (None, None, None, SPEED_CHANGED)
+
+
+@pytest.fixture
+def fast_files(tiny_depth_anything, tiny_onnx, tmp_path, monkeypatch):
+    """The build folder of this test, holding the session's tiny export where the fast path looks for it."""
+    from helpers import app as app_module
+    from helpers.deploy import default_onnx_path
+
+    monkeypatch.setenv("DEPTH_TUTORIALS_BUILD", str(tmp_path / "build"))
+    target = default_onnx_path(tiny_depth_anything[0])
+    target.parent.mkdir(parents=True)
+    target.write_bytes(tiny_onnx.path.read_bytes())
+    monkeypatch.setattr(app_module, "_FAST", app_module.RecentlyUsed(2))  # this test's runtimes only
+    monkeypatch.setattr(app_module, "_DEPTHS", app_module.RecentlyUsed(app_module.KEEP_DEPTHS))
+    return target.parent
+
+
+@pytest.mark.parametrize("int8", [True, False], ids=["int8", "OpenVINO float (no NNCF)"])
+def test_the_fast_choice_gives_the_exact_choices_outputs_within_the_tolerance(app, fast_files, int8, monkeypatch):
+    from helpers import fastpath, quantize
+
+    if not int8:  # OpenVINO's float path, which a stated tolerance can hold on random weights
+        monkeypatch.setattr(quantize, "quantize_static_int8", lambda *a, **k: (_ for _ in ()).throw(ImportError("no nncf")))
+    demo, client = app
+    photo = bundled_file("coffee")
+    exact_picture, exact_files, _, exact_status = call(client, photo, model=RELATIVE)
+    (_, fast_picture), fast_files_out, _, status = call(client, photo, model=RELATIVE, speed=FAST)
+    assert "Runtime: PyTorch float32 (exact)." in exact_status
+    precision = "bf16" if fastpath.bf16_on_this_cpu() else "f32"
+    runtime = f"OpenVINO int8 (static, NNCF) + {precision}" if int8 else f"OpenVINO {precision}"
+    assert f"Runtime: {runtime}: " in status and "max relative difference to float32" in status
+    exact, fast = (np.load(files[0]) for files in (exact_files, fast_files_out))
+    assert fast.shape == exact.shape == (400, 600) and np.isfinite(fast).all()
+    if int8:  # random weights: int8 cannot resolve the tiny stand-in's maps, only their size and magnitude
+        assert 0.25 < fast.max() / exact.max() < 4
+    else:
+        assert helpers.max_relative_difference(fast, exact) < 0.03
+    assert sorted(p.suffix for p in fast_files.iterdir()) == ([".bin", ".onnx", ".xml"] if int8 else [".onnx"])
+    before = {p: p.stat().st_mtime_ns for p in fast_files.iterdir()}
+    call(client, photo, model=RELATIVE, speed=FAST)  # reused: nothing exported or quantized again
+    assert {p: p.stat().st_mtime_ns for p in fast_files.iterdir()} == before

@@ -8,7 +8,10 @@ Two layers, as in the notebook:
   It only strings helpers together: ``load_image``, ``predict_depth``, ``colorize``, ``save_depth_png16`` /
   ``save_depth_npy``, ``discontinuity_mask``, ``point_cloud``, ``write_ply``.
 - ``depth_app()``: the ``gr.Blocks`` around it: upload / webcam / clipboard, a model choice with its licence,
-  photo <-> depth slider, colormap, downloads, a 3-D view with the edge threshold, messages for bad uploads.
+  photo <-> depth slider, colormap, downloads, a 3-D view with the edge threshold, messages for bad uploads, and a
+  speed choice: ``EXACT`` (PyTorch float32) or ``FAST`` (``helpers.fastpath.fastest_runtime``: exported and
+  quantized on the first request that asks for it, with progress shown, then reused; each result names its runtime
+  and accuracy cost).
 
 Every photo, from a file, the webcam or the clipboard, is read by ``helpers.load_image`` (the one image contract,
 ``helpers.images``, one pixel limit for every decoder, the EXIF taken from the same decoded file): the browser's

@@ -5,7 +5,7 @@
     python -m benchmarks.cpu_runtimes --quick                  # tiny stand-in, one repetition: checks the code path
     python -m benchmarks.cpu_runtimes --avx2-only --only runtimes  # an AVX2-only CPU's kernels, on this CPU
 
-Three sections, each the measurement of a notebook run on the full-size model (the real checkpoint when the Hugging
+Four sections, each the measurement of a notebook run on the full-size model (the real checkpoint when the Hugging
 Face cache or the Hub has it, else the full-size stand-in: the real architecture with random weights, so real
 compute and real timings, meaningless depth):
 
@@ -19,6 +19,9 @@ compute and real timings, meaningless depth):
   forward pass, colouring a 4K map, and the arithmetic rate of one layer on 1, 4 and 16 images' rows (why batching
   pays little on a CPU that one image already saturates).
 - ``ray`` (notebook 09): the same images through a plain loop and through Ray Data on a local instance.
+- ``waiting`` (the app and notebook 12; ``benchmarks/waiting.py``): the app's time from an uploaded photo to every
+  output and ``depth_video``'s frames per second on a 640 × 360 clip, exact float32 against the fast path
+  (``helpers.fastpath``), with the accuracy cost of the fast path.
 
 ``--avx2-only`` runs the benchmark again in a child process whose environment limits PyTorch, oneDNN, MKL and
 OpenVINO to AVX2 kernels (``helpers.machine.AVX2_ONLY_ENVIRONMENT``): the code paths of an AVX2-only CPU, with this
@@ -70,7 +73,7 @@ RAY_IMAGES, QUICK_RAY_IMAGES = 8, 2
 # static int8's calibration set: every bundled photo (the Middlebury pair among them); two with --quick, as notebook 08
 CALIBRATION_PHOTOS = ("chelsea.png", "coffee.png", "rocket.jpg", "motorcycle_left.png", "motorcycle_right.png")
 QUICK_CALIBRATION = 2
-SECTIONS = ("runtimes", "batching", "ray")
+SECTIONS = ("runtimes", "batching", "ray", "waiting")
 BASELINE = "eager PyTorch"
 PER_IMAGE = "pipeline, one call per image"
 JSON_VERSION = 1
@@ -538,8 +541,16 @@ def ray_summary(images: int, rows: int, plain_s: float, start_s: float, total_s:
             "overhead_running": running_s / plain_s - 1, "overhead_with_start": total_s / plain_s - 1}
 
 
+def run_waiting(settings: Settings, checkpoint: str) -> tuple[dict, list[Target]]:
+    """Where a person waits (benchmarks/waiting.py): the app per photo and video per frame, exact vs the fast path."""
+    from benchmarks.waiting import run_waiting as measure
+
+    section, targets = measure(settings.quick, settings.repeats, settings.workdir, cpu_features())
+    return section, [Target(**target) for target in targets]
+
+
 RUNNERS: dict[str, Callable[[Settings, str], tuple[dict, list[Target]]]] = {
-    "runtimes": run_runtimes, "batching": run_batching, "ray": run_ray,
+    "runtimes": run_runtimes, "batching": run_batching, "ray": run_ray, "waiting": run_waiting,
 }
 
 
@@ -651,6 +662,10 @@ def report(result: dict) -> str:
                   f"({s['ray_before_actor_ready_s']:.2f} s before its actor was ready, {s['ray_running_s']:.2f} s running; "
                   f"ray.init {s['ray_start_s']:.1f} s not counted); overhead once running "
                   f"{100 * s['overhead_running']:.1f} %, with its start {100 * s['overhead_with_start']:.0f} %", ""]
+    if "waiting" in sections:
+        from benchmarks.waiting import report_lines
+
+        lines += report_lines(sections["waiting"])
     lines += ["## targets"] + [str(Target(**t)) for t in result["targets"]]
     return "\n".join(lines)
 

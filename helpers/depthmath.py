@@ -53,14 +53,6 @@ def normalize_minmax(values, mask: np.ndarray | None = None, fill: float = 0.0) 
     return _normalise_between(array, valid, float(picked.min()), float(picked.max()), fill)
 
 
-def normalize_range(values, value_range: tuple[float, float], mask: np.ndarray | None = None,
-                    fill: float = 0.0) -> np.ndarray:
-    """Scale valid values linearly from ``value_range`` = (low, high) to [0, 1], clipped; invalid pixels get ``fill``."""
-    array = as_array(values)
-    low, high = value_range
-    return _normalise_between(array, valid_mask(array, mask), float(low), float(high), fill)
-
-
 def normalize_percentile(
     values, low: float = 2.0, high: float = 98.0, mask: np.ndarray | None = None, fill: float = 0.0
 ) -> np.ndarray:

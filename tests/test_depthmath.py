@@ -88,11 +88,3 @@ def test_as_array_accepts_tensors_and_squeezes_batch():
 def test_valid_mask():
     np.testing.assert_array_equal(valid_mask([[1.0, NAN, INF]]), [[True, False, False]])
 
-
-def test_normalize_range_scales_by_the_given_range_clips_and_fills_invalid():
-    from helpers.depthmath import normalize_range
-
-    values = np.array([[1.0, 2.0, 3.0], [5.0, np.nan, -1.0]], dtype=np.float32)
-    out = normalize_range(values, (1.0, 3.0), fill=-7.0)
-    np.testing.assert_array_equal(out, np.array([[0.0, 0.5, 1.0], [1.0, -7.0, 0.0]], dtype=np.float32))
-    assert (normalize_range(values, (2.0, 2.0))[np.isfinite(values)] == 0.0).all()  # an empty range: all 0

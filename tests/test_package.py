@@ -90,3 +90,15 @@ def test_the_package_exports_exactly_what_the_notebooks_use():
     assert sorted(used - set(helpers.__all__)) == [], "export these in helpers/__init__.py"
     assert sorted(set(helpers.__all__) - used) == [], "no notebook uses these: drop them from helpers/__init__.py"
     assert all(hasattr(helpers, name) for name in helpers.__all__)
+
+
+def test_the_package_is_small_and_import_helpers_loads_nothing_heavy():
+    import subprocess
+    import sys
+
+    assert len(helpers.__all__) <= 45 and len(set(helpers.__all__)) == len(helpers.__all__)
+    code = ("import sys, helpers; heavy = {'numpy', 'torch', 'PIL', 'matplotlib', 'cv2', 'transformers'} & "
+            "{m.split('.')[0] for m in sys.modules}; print(sorted(heavy)); helpers.check; "
+            "print('numpy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PROJECT_ROOT)
+    assert out.stdout.split("\n")[:2] == ["[]", "True"]  # nothing until a name is used; then its module's imports

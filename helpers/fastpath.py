@@ -7,7 +7,9 @@ Notebook 08 teaches each step (export, static int8 with a calibration set, OpenV
 2. else, with OpenVINO installed: ``export_onnx`` once (reused by its identity rules), ``quantize_static_int8`` once
    with a calibration set (the bundled photos, or your folder), compiled by OpenVINO per input size
    (``static_shapes=True``), bfloat16 for the layers left in float where the CPU has BF16 (AVX-512 BF16 or AMX),
-   float32 elsewhere; if the int8 step fails, OpenVINO in float; if the export fails (ZoeDepth's), eager PyTorch;
+   float32 elsewhere; on a CPU without int8 dot-product units (no VNNI or AMX: most AVX2-only CPUs) int8 gains
+   little, so OpenVINO in float, exact up to rounding; if the int8 step fails, OpenVINO in float too; if the export
+   fails (ZoeDepth's), eager PyTorch;
 3. every fallback says why in one line (``FastDepth.reason``).
 
 It measures its accuracy cost once, against float32 PyTorch on the first calibration photo
@@ -29,6 +31,10 @@ from .paths import data_path
 
 BUNDLED_PHOTOS = ("coffee.png", "chelsea.png", "rocket.jpg", "motorcycle_left.png")  # real photos in data/
 Progress = Callable[[float, str], Any]  # progress(fraction done, what is happening now)
+
+
+class _NoInt8Units(Exception):
+    """Raised inside ``fastest_runtime`` to skip int8 on a CPU that has no int8 dot-product units."""
 
 
 @dataclass
@@ -91,6 +97,16 @@ def _first_photo(photos: Any) -> Any:
     return list(photos)[0]
 
 
+def int8_pays_on_this_cpu() -> bool:
+    """True when the CPU has int8 dot-product units (VNNI, AVX-VNNI or AMX): only then does static int8 beat OpenVINO's
+    float32 (notebook 08; without them int8 multiplies barely faster than float32 and OpenVINO's int8 layers fall back
+    to a general kernel)."""
+    from .machine import cpu_features
+
+    features = cpu_features()
+    return bool(features.get("VNNI") or features.get("AMX"))
+
+
 def bf16_on_this_cpu() -> bool:
     """True when the CPU computes bfloat16 in hardware (AVX-512 BF16 or AMX): OpenVINO's bf16 is then fast."""
     from .machine import cpu_features
@@ -141,11 +157,16 @@ def fastest_runtime(model: Any, processor: Any, calibration: Any = None, progres
     reused = export.reused
     _say(progress, 0.45, f"quantizing to int8 once, calibrated on {len(samples)} photos (NNCF)")
     try:
+        if not int8_pays_on_this_cpu():
+            raise _NoInt8Units
         quantized = quantize_static_int8(export.path, samples, runtime="openvino", out=int8_path)
         source, runtime = quantized.path, f"OpenVINO int8 (static, NNCF) + {precision}"
         files += (quantized.path,)
         reused = reused and quantized.reused
         reason = "the fastest option on this CPU" + ("" if precision == "bf16" else " (no BF16: float layers in f32)")
+    except _NoInt8Units:
+        source, runtime = export.path, f"OpenVINO {precision}"
+        reason = "the fastest option on this CPU: it has no int8 dot-product units (VNNI or AMX), so int8 would gain little"
     except Exception as err:  # NNCF missing or failing: OpenVINO in float is still faster than eager
         source, runtime = export.path, f"OpenVINO {precision}"
         reason = f"no int8 ({error_line(err)})"

@@ -32,6 +32,12 @@ def folder(tiny_depth_anything, tiny_onnx, tmp_path_factory):
 @pytest.fixture(scope="module")
 def fast(tiny_depth_anything, folder):
     model, processor = tiny_depth_anything
+    with pytest.MonkeyPatch.context() as patch:  # the int8 path on every CPU (with VNNI it is the one chosen)
+        patch.setattr(fastpath, "int8_pays_on_this_cpu", lambda: True)
+        return _built(model, processor, folder)
+
+
+def _built(model, processor, folder):
     heard = []
     runtime = fastpath.fastest_runtime(model, processor, PHOTOS, progress=lambda f, m: heard.append((f, m)), folder=folder)
     runtime.heard = heard
@@ -61,6 +67,7 @@ def test_without_int8_openvino_in_float_matches_float32(tiny_depth_anything, fol
         raise ModuleNotFoundError("No module named 'nncf'")
 
     monkeypatch.setattr(quantize, "quantize_static_int8", no_nncf)
+    monkeypatch.setattr(fastpath, "int8_pays_on_this_cpu", lambda: True)
     monkeypatch.setattr(fastpath, "bf16_on_this_cpu", lambda: precision == "bf16")
     fast = fastpath.fastest_runtime(*tiny_depth_anything, PHOTOS, folder=folder)
     assert fast.runtime == f"OpenVINO {precision}" and fast.reason == "no int8 (ModuleNotFoundError: No module named 'nncf')"
@@ -70,7 +77,18 @@ def test_without_int8_openvino_in_float_matches_float32(tiny_depth_anything, fol
     assert max_relative_difference(found, reference) < FLOAT_TOLERANCE[precision]
 
 
+def test_without_int8_units_the_cpu_gets_openvino_in_float(tiny_depth_anything, folder, monkeypatch):
+    monkeypatch.setattr(fastpath, "int8_pays_on_this_cpu", lambda: False)
+    monkeypatch.setattr(fastpath, "bf16_on_this_cpu", lambda: False)
+    monkeypatch.setattr(quantize, "_quantize_nncf", lambda *a, **k: pytest.fail("quantized without VNNI"))
+    fast = fastpath.fastest_runtime(*tiny_depth_anything, PHOTOS, folder=folder)
+    assert fast.runtime == "OpenVINO f32" and len(fast.files) == 1
+    assert fast.reason.endswith("no int8 dot-product units (VNNI or AMX), so int8 would gain little")
+    assert fast.max_relative_difference < FLOAT_TOLERANCE["f32"]
+
+
 def test_a_second_call_reuses_the_files_and_exports_nothing(tiny_depth_anything, fast, folder, monkeypatch):
+    monkeypatch.setattr(fastpath, "int8_pays_on_this_cpu", lambda: True)
     calls = []
     monkeypatch.setattr(torch.onnx, "export", lambda *a, **k: calls.append("export"))
     monkeypatch.setattr(quantize, "_quantize_nncf", lambda *a, **k: calls.append("quantize"))

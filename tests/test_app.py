@@ -50,7 +50,7 @@ RELATIVE = "Depth Anything V2 Small: relative"
 def app():
     """The app on 127.0.0.1 (a free port), and a client for it; closed after this file's tests."""
     demo = depth_app()
-    demo.launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True, share=False)
+    demo.launch(server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True, quiet=True, share=False)
     client = gradio_client.Client(demo.local_url, verbose=False)
     yield demo, client
     client.close()

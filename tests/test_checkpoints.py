@@ -215,6 +215,9 @@ def test_the_real_users_path_hub_download_cache_then_offline_reuse(tmp_path, fak
 
     tiny = build_stand_in(checkpoint_info(REAL_ID))  # a small model of the real class, served as if it were real
     files = {name: (tiny / name).read_bytes() for name in ("config.json", "preprocessor_config.json", "model.safetensors")}
+    config = json.loads(files["config.json"])
+    config.pop("stand_in_for")  # a stand-in's config says what it stands in for: the "real" model's does not
+    files["config.json"] = json.dumps(config).encode()
     assert not (tiny / MARKER).name in files
     hub = fake_hub({REAL_ID: files})
     env = dict(os.environ, HF_ENDPOINT=hub.url, HF_HOME=str(tmp_path / "hf"), HF_HUB_OFFLINE="0",

@@ -391,7 +391,7 @@ def test_a_broken_catalogue_is_named(project, capsys):
 def test_status_counts_translated_paragraphs_and_comments(project, capsys):
     assert main(["status", "--folder", str(project)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[1].split() == [NB01, "53/53", "19/19", "0", "up", "to", "date"]
+    assert lines[1].split() == [NB01, "53/53", "22/22", "0", "up", "to", "date"]
     assert lines[2].split() == [NB02, "-", "-", "-", "no", "catalogue", "yet"]
 
 

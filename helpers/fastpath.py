@@ -33,10 +33,6 @@ BUNDLED_PHOTOS = ("coffee.png", "chelsea.png", "rocket.jpg", "motorcycle_left.pn
 Progress = Callable[[float, str], Any]  # progress(fraction done, what is happening now)
 
 
-class _NoInt8Units(Exception):
-    """Raised inside ``fastest_runtime`` to skip int8 on a CPU that has no int8 dot-product units."""
-
-
 @dataclass
 class FastDepth:
     """A depth runtime chosen by ``fastest_runtime``: call it on a list of images to get their depth maps."""
@@ -155,21 +151,20 @@ def fastest_runtime(model: Any, processor: Any, calibration: Any = None, progres
     int8_path = export.path.with_name(f"{export.path.stem}.int8-static-{calibration_hash(samples)[:8]}.xml")
     files: tuple[Path, ...] = (export.path,)
     reused = export.reused
-    _say(progress, 0.45, f"quantizing to int8 once, calibrated on {len(samples)} photos (NNCF)")
-    try:
-        if not int8_pays_on_this_cpu():
-            raise _NoInt8Units
-        quantized = quantize_static_int8(export.path, samples, runtime="openvino", out=int8_path)
-        source, runtime = quantized.path, f"OpenVINO int8 (static, NNCF) + {precision}"
-        files += (quantized.path,)
-        reused = reused and quantized.reused
-        reason = "the fastest option on this CPU" + ("" if precision == "bf16" else " (no BF16: float layers in f32)")
-    except _NoInt8Units:
+    if not int8_pays_on_this_cpu():
         source, runtime = export.path, f"OpenVINO {precision}"
         reason = "the fastest option on this CPU: it has no int8 dot-product units (VNNI or AMX), so int8 would gain little"
-    except Exception as err:  # NNCF missing or failing: OpenVINO in float is still faster than eager
-        source, runtime = export.path, f"OpenVINO {precision}"
-        reason = f"no int8 ({error_line(err)})"
+    else:
+        _say(progress, 0.45, f"quantizing to int8 once, calibrated on {len(samples)} photos (NNCF)")
+        try:
+            quantized = quantize_static_int8(export.path, samples, runtime="openvino", out=int8_path)
+            source, runtime = quantized.path, f"OpenVINO int8 (static, NNCF) + {precision}"
+            files += (quantized.path,)
+            reused = reused and quantized.reused
+            reason = "the fastest option on this CPU" + ("" if precision == "bf16" else " (no BF16: float layers in f32)")
+        except Exception as err:  # NNCF missing or failing: OpenVINO in float is still faster than eager
+            source, runtime = export.path, f"OpenVINO {precision}"
+            reason = f"no int8 ({error_line(err)})"
     _say(progress, 0.8, f"compiling for this CPU ({runtime})")
     try:
         compiled = openvino_model(source, precision=precision, static_shapes=True)

@@ -52,17 +52,6 @@ def make_clip(path: Path, frames: int, size: tuple[int, int] = CLIP_SIZE) -> Pat
     return path
 
 
-def interleaved(calls: Mapping[str, Callable[[], Any]], repeats: int) -> dict[str, list[float]]:
-    """Seconds of each call, run in turns ``repeats`` times (the machine's drift falls on every call alike)."""
-    seconds: dict[str, list[float]] = {name: [] for name in calls}
-    for _ in range(repeats):
-        for name, call in calls.items():
-            start = time.perf_counter()
-            call()
-            seconds[name].append(time.perf_counter() - start)
-    return seconds
-
-
 def aligned_absrel(disparity: np.ndarray, depth_m: np.ndarray) -> float:
     """AbsRel against metres after a least-squares scale and shift of ``disparity`` to 1/depth on the valid pixels."""
     from helpers.align import fit_scale_shift
@@ -93,10 +82,6 @@ def waiting_targets(app: Mapping[str, float], video: Mapping[str, float], vnni: 
     return [{"section": "waiting", "what": w, "value": v, "goal": g, "met": m, "note": n} for w, v, g, m, n in rows]
 
 
-def _median_ms(samples: list[float]) -> float:
-    return 1000 * statistics.median(samples)
-
-
 def _fresh_app_memory(app_module: Any) -> None:
     """Empty the app's memory of recent predictions, so that every timed request runs the network (a new photo)."""
     app_module._DEPTHS = app_module.RecentlyUsed(app_module.KEEP_DEPTHS)
@@ -115,6 +100,7 @@ def run_waiting(quick: bool, repeats: int, workdir: Path, features: Mapping[str,
     from helpers.deploy import max_relative_difference
     from helpers.paths import data_path
     from helpers.standins import build_stand_in, is_stand_in
+    from helpers.timing import time_interleaved
     from helpers.video import depth_video
 
     label = app_module.DEFAULT_MODEL  # metric: the app's every output, the point cloud included
@@ -139,13 +125,11 @@ def run_waiting(quick: bool, repeats: int, workdir: Path, features: Mapping[str,
             return app_module.run_app(payload, label, "magma", 5.0, 55.0, speed, uploads=uploads)
         return call
 
-    for call in (app_call(app_module.EXACT), app_call(app_module.FAST)):
-        call()  # a first request each (compiles OpenVINO for this input size), not timed
-    app_s = interleaved({"exact": app_call(app_module.EXACT), "fast": app_call(app_module.FAST),
-                         "bare": lambda: fast([photo])}, repeats)
+    # in turns, after a first request of each (it compiles OpenVINO for this input size), not timed
+    app_s = time_interleaved({"exact": app_call(app_module.EXACT), "fast": app_call(app_module.FAST),
+                              "bare": lambda: fast([photo])}, repeats, warmup=1)
     exact_map = predict_depth(model, processor, [photo], progress=False)[0]
-    app = {"exact_ms": _median_ms(app_s["exact"]), "fast_ms": _median_ms(app_s["fast"]),
-           "bare_ms": _median_ms(app_s["bare"]),
+    app = {"exact_ms": app_s["exact"].median_ms, "fast_ms": app_s["fast"].median_ms, "bare_ms": app_s["bare"].median_ms,
            "max_relative_difference": max_relative_difference(fast([photo])[0], exact_map)}
 
     pair = load_stereo_pair()
@@ -182,7 +166,7 @@ def run_waiting(quick: bool, repeats: int, workdir: Path, features: Mapping[str,
         "model": {"checkpoint": hub_id, "stand_in": is_stand_in(model)},
         "fast_path": {"runtime": fast.runtime, "reason": fast.reason, "build_s": build_s, "reused": fast.reused,
                       "files": [str(p) for p in fast.files], "describe": fast.describe()},
-        "app": app, "app_samples_ms": {k: [1000 * s for s in v] for k, v in app_s.items()},
+        "app": app, "app_samples_ms": {k: [1000 * s for s in v.samples_s] for k, v in app_s.items()},
         "middlebury_absrel": middlebury, "video": video,
     }
     vnni = bool(features.get("AVX-512") and features.get("VNNI"))

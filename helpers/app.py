@@ -355,12 +355,12 @@ def _number(value, what: str, bounds: tuple[float, float]) -> float:
     return float(value)
 
 
-def checked_settings(label, cmap, edge_percent, hfov_deg) -> tuple[str, str, float, float]:
-    """The app's settings as the interface offers them (a listed model and colormap, numbers within the sliders'
-    ranges), whatever a caller sent; anything else is a ``ValueError`` that says what is expected."""
+def checked_settings(label, cmap, edge_percent, hfov_deg, speed=EXACT) -> tuple[str, str, float, float, str]:
+    """The app's settings as the interface offers them (a listed model, colormap and speed, numbers within the
+    sliders' ranges), whatever a caller sent; anything else is a ``ValueError`` that says what is expected."""
     return (_choice(label, MODELS, "a model"), _choice(cmap, COLORMAPS, "a colormap"),
             _number(edge_percent, "The 3-D edge threshold (%)", EDGE_RANGE),
-            _number(hfov_deg, "The field of view (°)", HFOV_RANGE))
+            _number(hfov_deg, "The field of view (°)", HFOV_RANGE), _choice(speed, SPEEDS, "a speed"))
 
 
 def _display_name(name: str) -> str:
@@ -450,8 +450,7 @@ def run_app(payload, label: str, cmap: str, edge_percent: float, hfov_deg: float
 
     folder = None
     try:
-        label, cmap, edge_percent, hfov_deg = checked_settings(label, cmap, edge_percent, hfov_deg)
-        speed = _choice(speed, SPEEDS, "a speed")
+        label, cmap, edge_percent, hfov_deg, speed = checked_settings(label, cmap, edge_percent, hfov_deg, speed)
         folder = store.new() if store is not None else Path(tempfile.mkdtemp(prefix="depth-app-"))
         path, name = _uploaded_path(payload, folder, uploads=uploads, examples=examples)
         results = depth_results(path, MODELS[label], cmap=cmap, edge_jump=edge_percent / 100.0, hfov_deg=hfov_deg,

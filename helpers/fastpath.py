@@ -20,7 +20,6 @@ It measures its accuracy cost once, against float32 PyTorch on the first calibra
 from __future__ import annotations
 
 import importlib.util
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -84,15 +83,6 @@ def _eager(model: Any, processor: Any, reason: str, stand_in: bool, device: str 
     return FastDepth(f"PyTorch float32 (eager){where}", reason, model, processor, stand_in=stand_in)
 
 
-def _first_photo(photos: Any) -> Any:
-    """The photo the accuracy cost is measured on: the first of a list, or of a folder (by name)."""
-    if isinstance(photos, (str, os.PathLike)):
-        from .batch import list_images
-
-        return list_images(photos)[0] if Path(photos).expanduser().is_dir() else photos
-    return list(photos)[0]
-
-
 def int8_pays_on_this_cpu() -> bool:
     """True when the CPU has int8 dot-product units (VNNI, AVX-VNNI or AMX): only then does static int8 beat OpenVINO's
     float32 (notebook 08; without them int8 multiplies barely faster than float32 and OpenVINO's int8 layers fall back
@@ -124,7 +114,7 @@ def fastest_runtime(model: Any, processor: Any, calibration: Any = None, progres
 
     from .deploy import default_onnx_path, export_onnx, max_relative_difference, openvino_model
     from .onnx_identity import error_line
-    from .quantize import calibration_hash, calibration_set, quantize_static_int8
+    from .quantize import calibration_hash, calibration_images, calibration_set, quantize_static_int8
     from .standins import is_stand_in
 
     stand_in = is_stand_in(model)
@@ -134,7 +124,7 @@ def fastest_runtime(model: Any, processor: Any, calibration: Any = None, progres
     if importlib.util.find_spec("openvino") is None:
         return _eager(model, processor, "OpenVINO is not installed (pip install openvino nncf)", stand_in)
     model.to("cpu")
-    photos = [data_path(name) for name in BUNDLED_PHOTOS] if calibration is None else calibration
+    photos = [data_path(name) for name in BUNDLED_PHOTOS] if calibration is None else calibration_images(calibration)
     onnx_path = default_onnx_path(model) if folder is None else Path(folder) / default_onnx_path(model).name
     _say(progress, 0.05, f"exporting to ONNX once ({onnx_path.name})")
     try:
@@ -153,7 +143,8 @@ def fastest_runtime(model: Any, processor: Any, calibration: Any = None, progres
     reused = export.reused
     if not int8_pays_on_this_cpu():
         source, runtime = export.path, f"OpenVINO {precision}"
-        reason = "the fastest option on this CPU: it has no int8 dot-product units (VNNI or AMX), so int8 would gain little"
+        reason = ("the fastest option on this CPU: it has no int8 dot-product units (VNNI or AMX), so int8 would "
+                  "gain little")
     else:
         _say(progress, 0.45, f"quantizing to int8 once, calibrated on {len(samples)} photos (NNCF)")
         try:
@@ -161,7 +152,8 @@ def fastest_runtime(model: Any, processor: Any, calibration: Any = None, progres
             source, runtime = quantized.path, f"OpenVINO int8 (static, NNCF) + {precision}"
             files += (quantized.path,)
             reused = reused and quantized.reused
-            reason = "the fastest option on this CPU" + ("" if precision == "bf16" else " (no BF16: float layers in f32)")
+            reason = "the fastest option on this CPU" + ("" if precision == "bf16"
+                                                          else " (no BF16: float layers in f32)")
         except Exception as err:  # NNCF missing or failing: OpenVINO in float is still faster than eager
             source, runtime = export.path, f"OpenVINO {precision}"
             reason = f"no int8 ({error_line(err)})"
@@ -172,7 +164,7 @@ def fastest_runtime(model: Any, processor: Any, calibration: Any = None, progres
         return _eager(model, processor, f"OpenVINO could not compile it ({error_line(err)})", stand_in)
     fast = FastDepth(runtime, reason, model, processor, compiled, files, reused, stand_in=stand_in)
     _say(progress, 0.9, "measuring the accuracy cost against float32 on one photo")
-    check_photo = _first_photo(photos)
+    check_photo = photos[0]  # the cost is measured on the first calibration photo (calibration_set refused none)
     reference = _eager(model, processor, "", stand_in)([check_photo])[0]
     fast.max_relative_difference = max_relative_difference(fast([check_photo])[0], reference)
     _say(progress, 1.0, fast.describe())

@@ -75,6 +75,17 @@ def quantize_int8(path: str | Path, out: str | Path | None = None, overwrite: bo
 STATIC_METHODS = {"openvino": "int8 static (NNCF)", "onnxruntime": "int8 static (QDQ)"}  # runtime -> metadata
 
 
+def calibration_images(images: Any) -> list:
+    """The calibration images as a list: a folder's images (sorted by name: ``list_images``), a list, or one image."""
+    from .batch import list_images
+
+    if isinstance(images, (str, os.PathLike)) and Path(images).expanduser().is_dir():
+        return list_images(images)
+    if isinstance(images, (str, os.PathLike)) or not isinstance(images, Sequence):
+        return [images]
+    return list(images)
+
+
 def calibration_set(processor: Any, images: Any, limit: int | None = None) -> list[np.ndarray]:
     """``pixel_values`` of each calibration image, prepared by the model's own processor as ``predict_depth`` does.
 
@@ -82,13 +93,7 @@ def calibration_set(processor: Any, images: Any, limit: int | None = None) -> li
     images, arrays); ``limit`` keeps the first ones. Real photos like the ones the model will see, never noise:
     calibration measures the range of every activation on them.
     """
-    from .batch import list_images
-
-    if isinstance(images, (str, os.PathLike)) and Path(images).expanduser().is_dir():
-        images = list_images(images)
-    elif isinstance(images, (str, os.PathLike)) or not isinstance(images, Sequence):
-        images = [images]
-    images = list(images)[:limit]
+    images = calibration_images(images)[:limit]
     if not images:
         raise ValueError("No calibration images: give a few photos like the ones the model will see "
                          "(a list of files or images, or a folder).")
